@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs the Debian packages virtgrpc needs to build, run and test, when they are missing.
+# Idempotent: a machine that already has everything is left untouched (no apt-get update).
+set -euo pipefail
+
+packages=(
+    # Build: Bazel (offline, Debian's bootstrap build) and the compilers' helpers.
+    bazel-bootstrap bazel-platforms g++ pkg-config
+    # Runtime libraries and their headers.
+    libvirt-dev libgrpc-dev libprotobuf-c-dev libuv1-dev
+    # Code generation: protoc, protoc-c, and libprotoc for our own plugin.
+    protobuf-compiler protobuf-c-compiler libprotobuf-dev libprotoc-dev
+    # Tests: googletest, grpc++ stubs as an independent client.
+    libgtest-dev libgmock-dev libgrpc++-dev protobuf-compiler-grpc
+    # A real hypervisor for the QEMU suite.
+    libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils dnsmasq-base
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+        missing+=("$p")
+    fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+    exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "setup-host: missing packages: ${missing[*]}; run as root to install them" >&2
+    exit 1
+fi
+
+echo "setup-host: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
