@@ -1,0 +1,207 @@
+#include "server/services/service.h"
+
+#include <libvirt/virterror.h>
+#include <string.h>
+
+static vg_libvirt *vg_services_connection;
+
+void
+vg_services_init(vg_libvirt *libvirt)
+{
+    vg_services_connection = libvirt;
+}
+
+vg_libvirt *
+vg_services_libvirt(void)
+{
+    return vg_services_connection;
+}
+
+static void
+vg_service_release_conn(void *conn)
+{
+    virConnectClose(conn);
+}
+
+virConnectPtr
+vg_service_conn(vg_call *call)
+{
+    virConnectPtr conn = vg_libvirt_get(vg_services_connection);
+
+    if (!conn) {
+        vg_call_fail(call, GRPC_STATUS_UNAVAILABLE, VG_REASON_UNAVAILABLE,
+                     "not connected to libvirt at '%s'; reconnecting",
+                     vg_libvirt_uri(vg_services_connection));
+        return NULL;
+    }
+    vg_call_defer(call, vg_service_release_conn, conn);
+    return conn;
+}
+
+int
+vg_service_flags(vg_call *call, const vg_enum_map *map, const void *values,
+                 size_t n_values, const char *field, unsigned int *flags)
+{
+    int bad_value;
+
+    if (vg_enum_flags_to_libvirt(map, values, n_values, flags, &bad_value) < 0) {
+        return vg_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, VG_REASON_INVALID_REQUEST,
+                            "field '%s' has value %d, which is not a %s",
+                            field, bad_value, map->full_name);
+    }
+    return 0;
+}
+
+static void
+vg_domain_release(void *domain)
+{
+    virDomainFree(domain);
+}
+
+virDomainPtr
+vg_domain_adopt(vg_call *call, virDomainPtr domain)
+{
+    if (domain)
+        vg_call_defer(call, vg_domain_release, domain);
+    return domain;
+}
+
+virDomainPtr
+vg_domain_lookup(vg_call *call, const Virtgrpc__V1__DomainRef *ref)
+{
+    virConnectPtr conn;
+    virDomainPtr domain = NULL;
+
+    if (!ref || ref->ref_case == VIRTGRPC__V1__DOMAIN_REF__REF__NOT_SET) {
+        vg_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, VG_REASON_INVALID_REQUEST,
+                     "domain reference is empty: set one of 'uuid', 'name' or 'id'");
+        return NULL;
+    }
+    if ((ref->ref_case == VIRTGRPC__V1__DOMAIN_REF__REF_UUID && !*ref->uuid) ||
+        (ref->ref_case == VIRTGRPC__V1__DOMAIN_REF__REF_NAME && !*ref->name)) {
+        vg_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, VG_REASON_INVALID_REQUEST,
+                     "domain reference has an empty %s",
+                     ref->ref_case == VIRTGRPC__V1__DOMAIN_REF__REF_UUID ? "'uuid'"
+                                                                       : "'name'");
+        return NULL;
+    }
+
+    conn = vg_service_conn(call);
+    if (!conn)
+        return NULL;
+
+    switch (ref->ref_case) {
+    case VIRTGRPC__V1__DOMAIN_REF__REF_UUID: {
+        /* libvirt's parser says INVALID_ARG for text that is no UUID: report it as the
+         * caller's mistake rather than as a NOT_FOUND that hides the typo. */
+        domain = virDomainLookupByUUIDString(conn, ref->uuid);
+        if (!domain) {
+            virErrorPtr error = virGetLastError();
+
+            if (error && error->code == VIR_ERR_INVALID_ARG) {
+                vg_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
+                             VG_REASON_INVALID_REQUEST,
+                             "domain reference 'uuid' is not a UUID: '%s'", ref->uuid);
+                return NULL;
+            }
+        }
+        break;
+    }
+    case VIRTGRPC__V1__DOMAIN_REF__REF_NAME:
+        domain = virDomainLookupByName(conn, ref->name);
+        break;
+    case VIRTGRPC__V1__DOMAIN_REF__REF_ID:
+        domain = virDomainLookupByID(conn, (int)ref->id);
+        break;
+    default:
+        break;
+    }
+    if (!domain) {
+        vg_call_fail_libvirt(call);
+        return NULL;
+    }
+    return vg_domain_adopt(call, domain);
+}
+
+/* Reason maps by libvirt state: the oneof case to set and how to convert the reason. */
+static const struct {
+    const vg_enum_map *reasons;
+    Virtgrpc__V1__DomainStateInfo__ReasonCase reason_case;
+} vg_state_reasons[] = {
+    [VIR_DOMAIN_NOSTATE] = { &vg_enum_nostate_reason,
+                             VIRTGRPC__V1__DOMAIN_STATE_INFO__REASON_NOSTATE_REASON },
+    [VIR_DOMAIN_RUNNING] = { &vg_enum_running_reason,
+                             VIRTGRPC__V1__DOMAIN_STATE_INFO__REASON_RUNNING_REASON },
+    [VIR_DOMAIN_BLOCKED] = { &vg_enum_blocked_reason,
+                             VIRTGRPC__V1__DOMAIN_STATE_INFO__REASON_BLOCKED_REASON },
+    [VIR_DOMAIN_PAUSED] = { &vg_enum_paused_reason,
+                            VIRTGRPC__V1__DOMAIN_STATE_INFO__REASON_PAUSED_REASON },
+    [VIR_DOMAIN_SHUTDOWN] = { &vg_enum_shutdown_reason,
+                              VIRTGRPC__V1__DOMAIN_STATE_INFO__REASON_SHUTDOWN_REASON },
+    [VIR_DOMAIN_SHUTOFF] = { &vg_enum_shutoff_reason,
+                             VIRTGRPC__V1__DOMAIN_STATE_INFO__REASON_SHUTOFF_REASON },
+    [VIR_DOMAIN_CRASHED] = { &vg_enum_crashed_reason,
+                             VIRTGRPC__V1__DOMAIN_STATE_INFO__REASON_CRASHED_REASON },
+    [VIR_DOMAIN_PMSUSPENDED] = { &vg_enum_pm_suspended_reason,
+                                 VIRTGRPC__V1__DOMAIN_STATE_INFO__REASON_PM_SUSPENDED_REASON },
+};
+
+void
+vg_domain_state_set(Virtgrpc__V1__DomainStateInfo *out, int state, int reason)
+{
+    out->state = vg_enum_from_libvirt(&vg_enum_domain_state, state);
+    out->reason_case = VIRTGRPC__V1__DOMAIN_STATE_INFO__REASON__NOT_SET;
+    if (state >= 0 && (size_t)state < sizeof(vg_state_reasons) / sizeof(vg_state_reasons[0]) &&
+        vg_state_reasons[state].reasons) {
+        out->reason_case = vg_state_reasons[state].reason_case;
+        /* Every member of the reason oneof is an enum in the same union: writing one
+         * writes the value the case selects. */
+        out->running_reason = vg_enum_from_libvirt(vg_state_reasons[state].reasons, reason);
+    }
+}
+
+static int
+vg_domain_fill_common(vg_call *call, virDomainPtr domain, Virtgrpc__V1__Domain *out,
+                      bool may_be_gone, int gone_state, int gone_reason)
+{
+    char uuid[VIR_UUID_STRING_BUFLEN];
+    unsigned int id;
+    int state;
+    int reason;
+
+    /* UUID, name and id are cached in the handle: no round trip to libvirtd. */
+    if (virDomainGetUUIDString(domain, uuid) < 0)
+        return vg_call_fail_libvirt(call);
+    out->uuid = vg_call_strdup(call, uuid);
+    out->name = vg_call_strdup(call, virDomainGetName(domain));
+    id = virDomainGetID(domain);
+    out->id = id == (unsigned int)-1 ? -1 : (int32_t)id;
+
+    out->state = VG_NEW(call, Virtgrpc__V1__DomainStateInfo,
+                        virtgrpc__v1__domain_state_info__init);
+    if (virDomainGetState(domain, &state, &reason, 0) < 0) {
+        virErrorPtr error = virGetLastError();
+
+        if (!may_be_gone || !error || error->code != VIR_ERR_NO_DOMAIN)
+            return vg_call_fail_libvirt(call);
+        virResetLastError();
+        state = gone_state;
+        reason = gone_reason;
+        out->id = -1;
+    }
+    vg_domain_state_set(out->state, state, reason);
+    return 0;
+}
+
+int
+vg_domain_fill(vg_call *call, virDomainPtr domain, Virtgrpc__V1__Domain *out)
+{
+    return vg_domain_fill_common(call, domain, out, false, 0, 0);
+}
+
+int
+vg_domain_fill_gone(vg_call *call, virDomainPtr domain, int gone_state, int gone_reason,
+                    Virtgrpc__V1__Domain *out)
+{
+    return vg_domain_fill_common(call, domain, out, true, gone_state, gone_reason);
+}

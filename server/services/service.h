@@ -1,0 +1,55 @@
+/*
+ * What every domain handler needs besides its one libvirt call: the shared connection,
+ * request flags as a libvirt bitmask, the domain a DomainRef names, and a Domain
+ * message for a handle. Each helper records a failure on the call and returns -1 (or
+ * NULL), so handlers keep the libvirt-dbus rhythm: unpack, resolve, call, pack.
+ */
+#pragma once
+
+#include <libvirt/libvirt.h>
+
+#include "server/enum-convert.h"
+#include "server/runtime/libvirt-conn.h"
+#include "server/transport/call.h"
+#include "virtgrpc/v1/domain.pb-c.h"
+#include "vg-enums.h"
+
+/* Sets the process-wide libvirt connection handlers use. Once, at start-up. */
+void vg_services_init(vg_libvirt *libvirt);
+vg_libvirt *vg_services_libvirt(void);
+
+/* The shared connection, released when the call ends; NULL (UNAVAILABLE recorded)
+ * while libvirt is disconnected. */
+virConnectPtr vg_service_conn(vg_call *call);
+
+/* Converts a repeated enum field to a libvirt bitmask; INVALID_ARGUMENT naming the
+ * field and the value for anything without a libvirt constant. */
+int vg_service_flags(vg_call *call, const vg_enum_map *map, const void *values,
+                     size_t n_values, const char *field, unsigned int *flags);
+
+/* VG_FLAGS(call, vg_enum_start_flag, request, flags, &flags) */
+#define VG_FLAGS(call, map, request, field, out) \
+    vg_service_flags((call), &(map), (request)->field, (request)->n_##field, #field, (out))
+
+/* The domain `ref` names, freed when the call ends. NULL with INVALID_ARGUMENT for an
+ * empty or malformed reference, or libvirt's NO_DOMAIN (NOT_FOUND). */
+virDomainPtr vg_domain_lookup(vg_call *call, const Virtgrpc__V1__DomainRef *ref);
+
+/* Adopts a handle libvirt returned (freed when the call ends). */
+virDomainPtr vg_domain_adopt(vg_call *call, virDomainPtr domain);
+
+/* Fills `out` (UUID, name, id, state) for `domain`. */
+int vg_domain_fill(vg_call *call, virDomainPtr domain, Virtgrpc__V1__Domain *out);
+
+/* Like vg_domain_fill, for a domain that may have just disappeared (a transient domain
+ * destroyed, a shut-off domain undefined): then the state is `gone_state` /
+ * `gone_reason` (libvirt constants) instead of a NOT_FOUND failure. */
+int vg_domain_fill_gone(vg_call *call, virDomainPtr domain, int gone_state,
+                        int gone_reason, Virtgrpc__V1__Domain *out);
+
+/* Fills a DomainStateInfo from libvirt's state and reason numbers. */
+void vg_domain_state_set(Virtgrpc__V1__DomainStateInfo *out, int state, int reason);
+
+/* Allocates and initialises a message of type T in the call's memory. */
+#define VG_NEW(call, type, init) \
+    ({ type *vg_new_ = vg_call_alloc((call), sizeof(type)); init(vg_new_); vg_new_; })

@@ -1,0 +1,615 @@
+/*
+ * One call's state machine: decoding the request, running the handler, the per-call
+ * write queue of streams (gRPC core allows one SEND_MESSAGE in flight per call), and the
+ * final status with its google.rpc.Status details.
+ */
+#include "server/transport/call-internal.h"
+
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/support/alloc.h>
+#include <grpc/support/time.h>
+#include <libvirt/virterror.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/libvirt-errors.h"
+#include "server/transport/status-details.h"
+
+static void vg_call_unary_done(vg_tag *tag, bool ok);
+static void vg_call_send_done(vg_tag *tag, bool ok);
+static void vg_call_status_done(vg_tag *tag, bool ok);
+static void vg_call_close_done(vg_tag *tag, bool ok);
+static void vg_call_recv_done(vg_tag *tag, bool ok);
+
+/* --- memory ---------------------------------------------------------------------- */
+
+static void *
+vg_call_pb_alloc(void *data, size_t size)
+{
+    return vg_arena_alloc(data, size);
+}
+
+static void
+vg_call_pb_free(void *data, void *pointer)
+{
+    /* Released with the arena. */
+}
+
+vg_call *
+vg_call_new(vg_server *server, const vg_method *method, grpc_call *grpc_call,
+            gpr_timespec deadline)
+{
+    vg_call *call = malloc(sizeof(*call));
+
+    if (!call)
+        abort();
+    /* The inline arena is large: clear only the bookkeeping before it. */
+    memset(call, 0, offsetof(vg_call, arena_inline));
+    atomic_init(&call->refs, 1);
+    call->server = server;
+    call->method = method;
+    call->call = grpc_call;
+    call->deadline = gpr_convert_clock_type(deadline, GPR_CLOCK_MONOTONIC);
+    call->is_stream = method && method->kind != VG_RPC_UNARY;
+    vg_arena_init(&call->arena, call->arena_inline, sizeof(call->arena_inline));
+    call->allocator.alloc = vg_call_pb_alloc;
+    call->allocator.free = vg_call_pb_free;
+    call->allocator.allocator_data = &call->arena;
+    pthread_mutex_init(&call->lock, NULL);
+    call->unary_tag.on_complete = vg_call_unary_done;
+    call->send_tag.on_complete = vg_call_send_done;
+    call->status_tag.on_complete = vg_call_status_done;
+    call->close_tag.on_complete = vg_call_close_done;
+    call->recv_tag.on_complete = vg_call_recv_done;
+    return call;
+}
+
+void *
+vg_call_alloc(vg_call *call, size_t size)
+{
+    return vg_arena_alloc(&call->arena, size);
+}
+
+char *
+vg_call_strdup(vg_call *call, const char *string)
+{
+    return vg_arena_strdup(&call->arena, string);
+}
+
+void
+vg_call_defer(vg_call *call, void (*release)(void *data), void *data)
+{
+    vg_arena_defer(&call->arena, release, data);
+}
+
+ProtobufCAllocator *
+vg_call_allocator(vg_call *call)
+{
+    return &call->allocator;
+}
+
+const vg_method *
+vg_call_method(const vg_call *call)
+{
+    return call->method;
+}
+
+const char *
+vg_call_peer(vg_call *call)
+{
+    if (!call->peer) {
+        char *peer = grpc_call_get_peer(call->call);
+
+        call->peer = vg_call_strdup(call, peer ? peer : "unknown");
+        gpr_free(peer);
+    }
+    return call->peer;
+}
+
+vg_call *
+vg_call_ref(vg_call *call)
+{
+    atomic_fetch_add(&call->refs, 1);
+    return call;
+}
+
+vg_call *
+vg_call_unref(vg_call *call)
+{
+    if (!call || atomic_fetch_sub(&call->refs, 1) != 1)
+        return NULL;
+
+    while (call->send_head) {
+        vg_send_item *next = call->send_head->next;
+
+        grpc_byte_buffer_destroy(call->send_head->buffer);
+        free(call->send_head);
+        call->send_head = next;
+    }
+    if (call->in_flight)
+        grpc_byte_buffer_destroy(call->in_flight);
+    if (call->request_payload)
+        grpc_byte_buffer_destroy(call->request_payload);
+    if (call->recv_buffer)
+        grpc_byte_buffer_destroy(call->recv_buffer);
+    grpc_metadata_array_destroy(&call->request_metadata);
+    if (call->status_started) {
+        grpc_slice_unref(call->trailer.value);
+        grpc_slice_unref(call->status_message);
+    }
+    vg_arena_release(&call->arena);
+    vg_server_call_released(call->server, call);
+    grpc_call_unref(call->call);
+    pthread_mutex_destroy(&call->lock);
+    free(call);
+    return NULL;
+}
+
+/* --- failures -------------------------------------------------------------------- */
+
+static int
+vg_call_record(vg_call *call, grpc_status_code code, const char *reason,
+               const char *error_domain, const char *message)
+{
+    pthread_mutex_lock(&call->lock);
+    if (!call->failed) {
+        call->failed = true;
+        call->code = code;
+        call->reason = reason;
+        call->error_domain = error_domain;
+        call->message = vg_call_strdup(call, message);
+    }
+    pthread_mutex_unlock(&call->lock);
+    return -1;
+}
+
+int
+vg_call_fail(vg_call *call, grpc_status_code code, const char *reason,
+             const char *format, ...)
+{
+    char message[1024];
+    va_list args;
+
+    va_start(args, format);
+    vsnprintf(message, sizeof(message), format, args);
+    va_end(args);
+    return vg_call_record(call, code, reason, VG_ERROR_DOMAIN, message);
+}
+
+int
+vg_call_fail_libvirt(vg_call *call)
+{
+    virErrorPtr error = virGetLastError();
+    const vg_libvirt_error *entry;
+
+    if (!error || error->code == VIR_ERR_OK) {
+        return vg_call_fail(call, GRPC_STATUS_INTERNAL, VG_REASON_INTERNAL,
+                            "libvirt reported a failure without an error");
+    }
+    entry = vg_libvirt_error_lookup(error->code);
+    vg_call_record(call, entry->status, entry->name, VG_LIBVIRT_ERROR_DOMAIN,
+                   error->message ? error->message : entry->name);
+    pthread_mutex_lock(&call->lock);
+    if (call->reason == entry->name) {
+        call->libvirt_code = error->code;
+        call->libvirt_domain = error->domain;
+    }
+    pthread_mutex_unlock(&call->lock);
+    return -1;
+}
+
+bool
+vg_call_failed(const vg_call *call)
+{
+    return call->failed;
+}
+
+bool
+vg_call_deadline_passed(const vg_call *call)
+{
+    return gpr_time_cmp(gpr_now(GPR_CLOCK_MONOTONIC), call->deadline) > 0;
+}
+
+/* --- batches ---------------------------------------------------------------------- */
+
+static void
+vg_call_start_batch(vg_call *call, const grpc_op *ops, size_t n_ops, vg_tag *tag)
+{
+    grpc_call_error rc;
+
+    vg_call_ref(call);
+    rc = grpc_call_start_batch(call->call, ops, n_ops, tag, NULL);
+    if (rc != GRPC_CALL_OK) {
+        /* Only a programming error gets here (two ops of one kind in flight). */
+        fprintf(stderr, "virtgrpcd: grpc_call_start_batch failed: %d\n", rc);
+        abort();
+    }
+}
+
+/* Fills `op` with the final status. Called with call->lock held (or before the call is
+ * shared). The slices are kept in the call until it is freed: core reads them during
+ * the batch. */
+static void
+vg_call_status_op(vg_call *call, grpc_op *op)
+{
+    grpc_status_code code = call->failed ? call->code : GRPC_STATUS_OK;
+
+    memset(op, 0, sizeof(*op));
+    op->op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+    op->data.send_status_from_server.status = code;
+    call->status_started = true;
+    call->status_message = grpc_slice_from_copied_string(call->failed ? call->message : "");
+    op->data.send_status_from_server.status_details = &call->status_message;
+    if (call->failed) {
+        vg_status_details details = {
+            .code = code,
+            .message = call->message,
+            .reason = call->reason,
+            .error_domain = call->error_domain,
+            .libvirt_code = call->libvirt_code,
+            .libvirt_domain = call->libvirt_domain,
+        };
+
+        call->trailer.key = grpc_slice_from_static_string("grpc-status-details-bin");
+        call->trailer.value = vg_status_details_encode(&details);
+        op->data.send_status_from_server.trailing_metadata = &call->trailer;
+        op->data.send_status_from_server.trailing_metadata_count = 1;
+    } else {
+        call->trailer.value = grpc_empty_slice();
+    }
+}
+
+static grpc_byte_buffer *
+vg_call_pack(const ProtobufCMessage *message)
+{
+    size_t size = protobuf_c_message_get_packed_size(message);
+    grpc_slice slice = grpc_slice_malloc(size);
+    grpc_byte_buffer *buffer;
+
+    protobuf_c_message_pack(message, GRPC_SLICE_START_PTR(slice));
+    buffer = grpc_raw_byte_buffer_create(&slice, 1);
+    grpc_slice_unref(slice); /* the buffer holds its own reference */
+    return buffer;
+}
+
+/* Decodes a request with the call's arena allocator; NULL if it does not parse. */
+static ProtobufCMessage *
+vg_call_unpack(vg_call *call, const ProtobufCMessageDescriptor *type,
+               grpc_byte_buffer *payload, ProtobufCAllocator *allocator)
+{
+    grpc_byte_buffer_reader reader;
+    grpc_slice slice;
+    ProtobufCMessage *message;
+
+    if (!payload)
+        return NULL;
+    if (!grpc_byte_buffer_reader_init(&reader, payload))
+        return NULL;
+    slice = grpc_byte_buffer_reader_readall(&reader);
+    grpc_byte_buffer_reader_destroy(&reader);
+    message = protobuf_c_message_unpack(type, allocator, GRPC_SLICE_LENGTH(slice),
+                                        GRPC_SLICE_START_PTR(slice));
+    grpc_slice_unref(slice);
+    return message;
+}
+
+/* --- unary ----------------------------------------------------------------------- */
+
+void
+vg_call_run_unary(vg_call *call)
+{
+    const vg_method *method = call->method;
+    grpc_byte_buffer *response_buffer = NULL;
+    grpc_op ops[4];
+    size_t n_ops = 0;
+
+    if (!call->failed && vg_call_deadline_passed(call)) {
+        /* Nobody waits for the answer any more: do not run the handler. */
+        vg_call_fail(call, GRPC_STATUS_DEADLINE_EXCEEDED, VG_REASON_DEADLINE,
+                     "deadline passed before a worker picked the call up");
+    }
+    if (!call->failed) {
+        ProtobufCMessage *request = vg_call_unpack(call, method->input,
+                                                   call->request_payload,
+                                                   &call->allocator);
+        if (!request) {
+            vg_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, VG_REASON_INVALID_REQUEST,
+                         "request is not a valid '%s' message", method->input->name);
+        } else {
+            ProtobufCMessage *response = vg_call_alloc(call, method->output->sizeof_message);
+
+            protobuf_c_message_init(method->output, response);
+            if (method->unary(call, request, response) < 0 && !call->failed) {
+                vg_call_fail(call, GRPC_STATUS_INTERNAL, VG_REASON_INTERNAL,
+                             "handler for '%s' failed without a reason", method->path);
+            }
+            if (!call->failed)
+                response_buffer = vg_call_pack(response);
+        }
+    }
+
+    memset(ops, 0, sizeof(ops));
+    ops[n_ops++].op = GRPC_OP_SEND_INITIAL_METADATA;
+    if (response_buffer) {
+        ops[n_ops].op = GRPC_OP_SEND_MESSAGE;
+        ops[n_ops++].data.send_message.send_message = response_buffer;
+    }
+    vg_call_status_op(call, &ops[n_ops++]);
+    ops[n_ops].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+    ops[n_ops++].data.recv_close_on_server.cancelled = &call->cancelled;
+
+    call->in_flight = response_buffer; /* freed with the call */
+    vg_call_start_batch(call, ops, n_ops, &call->unary_tag);
+    vg_call_unref(call); /* the transport's reference; the batch holds one */
+}
+
+static void
+vg_call_unary_done(vg_tag *tag, bool ok)
+{
+    vg_call *call = (vg_call *)((char *)tag - offsetof(vg_call, unary_tag));
+
+    vg_call_unref(call);
+}
+
+/* --- streams --------------------------------------------------------------------- */
+
+/* Starts the next send, or the status once the queue is empty and finish was asked.
+ * Called with call->lock held. */
+static void
+vg_call_pump_locked(vg_call *call)
+{
+    grpc_op ops[2];
+    size_t n_ops = 0;
+
+    if (call->in_flight || call->status_started || call->closed)
+        return;
+
+    memset(ops, 0, sizeof(ops));
+    if (!call->initial_metadata_sent) {
+        ops[n_ops++].op = GRPC_OP_SEND_INITIAL_METADATA;
+        call->initial_metadata_sent = true;
+    }
+    if (call->send_head) {
+        vg_send_item *item = call->send_head;
+
+        call->send_head = item->next;
+        if (!call->send_head)
+            call->send_tail = NULL;
+        call->n_queued--;
+        call->in_flight = item->buffer;
+        free(item);
+        ops[n_ops].op = GRPC_OP_SEND_MESSAGE;
+        ops[n_ops++].data.send_message.send_message = call->in_flight;
+        vg_call_start_batch(call, ops, n_ops, &call->send_tag);
+    } else if (call->finish_requested) {
+        vg_call_status_op(call, &ops[n_ops++]);
+        vg_call_start_batch(call, ops, n_ops, &call->status_tag);
+    } else if (n_ops) {
+        /* Nothing to send yet: undo, initial metadata goes with the first message. */
+        call->initial_metadata_sent = false;
+    }
+}
+
+int
+vg_call_send(vg_call *call, const ProtobufCMessage *message)
+{
+    grpc_byte_buffer *buffer;
+    vg_send_item *item;
+
+    pthread_mutex_lock(&call->lock);
+    if (call->finish_requested || call->closed ||
+        call->n_queued >= vg_server_max_queued_messages(call->server)) {
+        pthread_mutex_unlock(&call->lock);
+        return -1;
+    }
+    pthread_mutex_unlock(&call->lock);
+
+    /* Pack outside the lock: it is the expensive part. */
+    buffer = vg_call_pack(message);
+    item = malloc(sizeof(*item));
+    if (!item)
+        abort();
+    item->buffer = buffer;
+    item->next = NULL;
+
+    pthread_mutex_lock(&call->lock);
+    if (call->finish_requested || call->closed) {
+        pthread_mutex_unlock(&call->lock);
+        grpc_byte_buffer_destroy(buffer);
+        free(item);
+        return -1;
+    }
+    if (call->send_tail)
+        call->send_tail->next = item;
+    else
+        call->send_head = item;
+    call->send_tail = item;
+    call->n_queued++;
+    vg_call_pump_locked(call);
+    pthread_mutex_unlock(&call->lock);
+    return 0;
+}
+
+size_t
+vg_call_queued(vg_call *call)
+{
+    size_t n;
+
+    pthread_mutex_lock(&call->lock);
+    n = call->n_queued;
+    pthread_mutex_unlock(&call->lock);
+    return n;
+}
+
+void
+vg_call_finish(vg_call *call)
+{
+    pthread_mutex_lock(&call->lock);
+    if (!call->finish_requested) {
+        call->finish_requested = true;
+        vg_call_pump_locked(call);
+    }
+    pthread_mutex_unlock(&call->lock);
+}
+
+static void
+vg_call_send_done(vg_tag *tag, bool ok)
+{
+    vg_call *call = (vg_call *)((char *)tag - offsetof(vg_call, send_tag));
+
+    pthread_mutex_lock(&call->lock);
+    grpc_byte_buffer_destroy(call->in_flight);
+    call->in_flight = NULL;
+    if (ok)
+        vg_call_pump_locked(call);
+    pthread_mutex_unlock(&call->lock);
+    vg_call_unref(call);
+}
+
+static void
+vg_call_status_done(vg_tag *tag, bool ok)
+{
+    vg_call *call = (vg_call *)((char *)tag - offsetof(vg_call, status_tag));
+
+    vg_call_unref(call);
+}
+
+static void
+vg_call_close_done(vg_tag *tag, bool ok)
+{
+    vg_call *call = (vg_call *)((char *)tag - offsetof(vg_call, close_tag));
+    vg_call_done_cb on_done;
+    void *data;
+
+    pthread_mutex_lock(&call->lock);
+    call->closed = true;
+    on_done = call->on_done;
+    data = call->on_done_data;
+    call->on_done = NULL;
+    pthread_mutex_unlock(&call->lock);
+
+    if (on_done)
+        on_done(call, call->cancelled != 0, data);
+    vg_call_unref(call); /* the batch's reference */
+    vg_call_unref(call); /* the transport's reference */
+}
+
+void
+vg_call_on_done(vg_call *call, vg_call_done_cb on_done, void *data)
+{
+    bool already_closed;
+
+    pthread_mutex_lock(&call->lock);
+    already_closed = call->closed;
+    if (!already_closed) {
+        call->on_done = on_done;
+        call->on_done_data = data;
+    }
+    pthread_mutex_unlock(&call->lock);
+
+    if (already_closed)
+        on_done(call, call->cancelled != 0, data);
+}
+
+bool
+vg_call_is_cancelled(const vg_call *call)
+{
+    return call->closed && call->cancelled;
+}
+
+void
+vg_call_run_stream(vg_call *call)
+{
+    const vg_method *method = call->method;
+    grpc_op op;
+    int rc;
+
+    memset(&op, 0, sizeof(op));
+    op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+    op.data.recv_close_on_server.cancelled = &call->cancelled;
+    /* The only notice of a client cancel: post it first. */
+    vg_call_start_batch(call, &op, 1, &call->close_tag);
+    vg_server_stream_started(call->server, call);
+
+    if (method->kind == VG_RPC_SERVER_STREAMING) {
+        ProtobufCMessage *request = vg_call_unpack(call, method->input,
+                                                   call->request_payload,
+                                                   &call->allocator);
+        if (!request) {
+            rc = vg_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
+                              VG_REASON_INVALID_REQUEST,
+                              "request is not a valid '%s' message", method->input->name);
+        } else {
+            rc = method->server_streaming(call, request);
+        }
+    } else {
+        rc = method->streaming(call);
+    }
+    if (rc < 0) {
+        if (!call->failed) {
+            vg_call_fail(call, GRPC_STATUS_INTERNAL, VG_REASON_INTERNAL,
+                         "handler for '%s' failed without a reason", method->path);
+        }
+        vg_call_finish(call);
+    }
+}
+
+/* --- reading client streams ------------------------------------------------------ */
+
+static void
+vg_call_post_recv(vg_call *call)
+{
+    grpc_op op;
+
+    memset(&op, 0, sizeof(op));
+    op.op = GRPC_OP_RECV_MESSAGE;
+    op.data.recv_message.recv_message = &call->recv_buffer;
+    vg_call_start_batch(call, &op, 1, &call->recv_tag);
+}
+
+int
+vg_call_read_start(vg_call *call, vg_call_message_cb on_message, void *data)
+{
+    call->on_message = on_message;
+    call->on_message_data = data;
+    vg_call_post_recv(call);
+    return 0;
+}
+
+static void
+vg_call_recv_done(vg_tag *tag, bool ok)
+{
+    vg_call *call = (vg_call *)((char *)tag - offsetof(vg_call, recv_tag));
+    grpc_byte_buffer *payload = call->recv_buffer;
+
+    call->recv_buffer = NULL;
+    if (!ok || call->closed) {
+        /* Cancelled: the close handler tells the owner. */
+        if (payload)
+            grpc_byte_buffer_destroy(payload);
+    } else if (!payload) {
+        call->on_message(call, NULL, call->on_message_data); /* half-close */
+    } else {
+        /* Streams can be long: decode with malloc, not the call's arena. */
+        ProtobufCMessage *message = vg_call_unpack(call, call->method->input, payload,
+                                                   NULL);
+        grpc_byte_buffer_destroy(payload);
+        if (!message) {
+            vg_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, VG_REASON_INVALID_REQUEST,
+                         "stream message is not a valid '%s' message",
+                         call->method->input->name);
+            vg_call_finish(call);
+        } else {
+            call->on_message(call, message, call->on_message_data);
+            protobuf_c_message_free_unpacked(message, NULL);
+            pthread_mutex_lock(&call->lock);
+            bool more = !call->finish_requested && !call->closed;
+            pthread_mutex_unlock(&call->lock);
+            if (more)
+                vg_call_post_recv(call);
+        }
+    }
+    vg_call_unref(call);
+}

@@ -1,0 +1,439 @@
+/*
+ * Accepting calls: one completion queue drained by a dedicated thread (gRPC core only
+ * makes progress while a thread waits in grpc_completion_queue_next), one posted request
+ * per registered method, re-posted as soon as it yields a call, plus a catch-all request
+ * that answers unknown methods with UNIMPLEMENTED (without it they would hang until
+ * their deadline).
+ *
+ * Admission happens on the CQ thread and costs no allocation beyond the call itself:
+ * over-limit calls fail at once with RESOURCE_EXHAUSTED; accepted unary calls go to the
+ * worker pool (or run inline for never-blocking services).
+ */
+#include "server/transport/server.h"
+
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/support/alloc.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/log.h"
+#include "server/transport/call-internal.h"
+
+typedef struct vg_request_slot {
+    vg_tag tag;
+    vg_server *server;
+    const vg_method *method;   /* NULL: the catch-all slot for unknown methods */
+    void *registered;          /* grpc_server_register_method handle */
+    grpc_call *call;
+    gpr_timespec deadline;
+    grpc_metadata_array metadata;
+    grpc_byte_buffer *payload;
+    grpc_call_details details; /* catch-all slot only */
+} vg_request_slot;
+
+typedef struct vg_stream_link {
+    struct vg_stream_link *next;
+    vg_call *call;
+} vg_stream_link;
+
+struct vg_server {
+    vg_server_config config;
+    vg_loop *loop;
+    vg_worker_pool *pool;
+    grpc_server *grpc;
+    grpc_completion_queue *cq;
+    pthread_t cq_thread;
+    bool cq_thread_started;
+    int *ports;
+
+    vg_request_slot *slots; /* one per method, then the catch-all */
+    size_t n_slots;
+
+    atomic_size_t inflight_unary;
+    atomic_size_t open_streams;
+    atomic_bool shutting_down;
+
+    /* Open streams, ended with UNAVAILABLE at shutdown. Protected by streams_lock. */
+    pthread_mutex_t streams_lock;
+    vg_stream_link *streams;
+
+    vg_tag shutdown_tag;
+    uv_timer_t grace_timer;
+    void (*shutdown_done)(void *data);
+    void *shutdown_data;
+};
+
+static void vg_server_slot_done(vg_tag *tag, bool ok);
+
+/* --- the completion-queue thread ------------------------------------------------ */
+
+static void *
+vg_server_cq_main(void *opaque)
+{
+    vg_server *server = opaque;
+
+    for (;;) {
+        grpc_event event = grpc_completion_queue_next(
+            server->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+
+        if (event.type == GRPC_QUEUE_SHUTDOWN)
+            break;
+        if (event.type == GRPC_OP_COMPLETE && event.tag) {
+            vg_tag *tag = event.tag;
+
+            tag->on_complete(tag, event.success != 0);
+        }
+    }
+    return NULL;
+}
+
+/* --- requests -------------------------------------------------------------------- */
+
+static void
+vg_server_post(vg_request_slot *slot)
+{
+    vg_server *server = slot->server;
+    grpc_call_error rc;
+
+    grpc_metadata_array_init(&slot->metadata);
+    slot->call = NULL;
+    slot->payload = NULL;
+    if (slot->method) {
+        bool with_payload = slot->method->kind == VG_RPC_UNARY ||
+                            slot->method->kind == VG_RPC_SERVER_STREAMING;
+
+        rc = grpc_server_request_registered_call(
+            server->grpc, slot->registered, &slot->call, &slot->deadline,
+            &slot->metadata, with_payload ? &slot->payload : NULL, server->cq,
+            server->cq, &slot->tag);
+    } else {
+        grpc_call_details_init(&slot->details);
+        rc = grpc_server_request_call(server->grpc, &slot->call, &slot->details,
+                                      &slot->metadata, server->cq, server->cq,
+                                      &slot->tag);
+    }
+    if (rc != GRPC_CALL_OK)
+        vg_log_error("cannot post a request for '%s': error %d",
+                     slot->method ? slot->method->path : "unknown methods", rc);
+}
+
+static void
+vg_server_dispatch_worker(void *data)
+{
+    vg_call_run_unary(data);
+}
+
+static void
+vg_server_dispatch(vg_server *server, vg_call *call)
+{
+    const vg_method *method = call->method;
+
+    if (method->kind == VG_RPC_UNARY) {
+        size_t inflight = atomic_fetch_add(&server->inflight_unary, 1) + 1;
+
+        if (inflight > server->config.max_inflight) {
+            vg_call_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED, VG_REASON_LIMIT,
+                         "server is at its limit of %zu concurrent calls (max_inflight)",
+                         server->config.max_inflight);
+        }
+        if (method->exec == VG_EXEC_INLINE || call->failed)
+            vg_call_run_unary(call);
+        else
+            vg_worker_pool_submit(server->pool, vg_server_dispatch_worker, call);
+        return;
+    }
+
+    size_t streams = atomic_fetch_add(&server->open_streams, 1) + 1;
+
+    if (streams > server->config.max_streams) {
+        vg_call_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED, VG_REASON_LIMIT,
+                     "server is at its limit of %zu open streams (max_streams)",
+                     server->config.max_streams);
+    }
+    if (call->failed) {
+        /* Answer like a unary call: status only. */
+        vg_call_run_unary(call);
+        return;
+    }
+    /* Streams run their handler inline: streaming handlers set up state and return;
+     * blocking work inside them goes to the pool explicitly. */
+    vg_call_run_stream(call);
+}
+
+static void
+vg_server_slot_done(vg_tag *tag, bool ok)
+{
+    vg_request_slot *slot = (vg_request_slot *)tag;
+    vg_server *server = slot->server;
+    vg_call *call;
+
+    if (!ok) {
+        /* Server shutdown: the request will never yield a call. */
+        grpc_metadata_array_destroy(&slot->metadata);
+        if (!slot->method)
+            grpc_call_details_destroy(&slot->details);
+        return;
+    }
+
+    call = vg_call_new(server, slot->method, slot->call,
+                       slot->method ? slot->deadline : slot->details.deadline);
+    call->request_metadata = slot->metadata;
+    call->request_payload = slot->payload;
+
+    if (!slot->method) {
+        char *path = grpc_slice_to_c_string(slot->details.method);
+
+        vg_call_fail(call, GRPC_STATUS_UNIMPLEMENTED, VG_REASON_INVALID_REQUEST,
+                     "unknown method '%s'", path);
+        gpr_free(path);
+        grpc_call_details_destroy(&slot->details);
+        atomic_fetch_add(&server->inflight_unary, 1); /* released with the call */
+        vg_server_post(slot);
+        vg_call_run_unary(call);
+        return;
+    }
+
+    vg_server_post(slot); /* keep one request posted while this call runs */
+    vg_server_dispatch(server, call);
+}
+
+/* --- what calls ask of their server ----------------------------------------------- */
+
+size_t
+vg_server_max_queued_messages(const vg_server *server)
+{
+    return server->config.max_queued_messages;
+}
+
+void
+vg_server_stream_started(vg_server *server, vg_call *call)
+{
+    vg_stream_link *link = malloc(sizeof(*link));
+
+    if (!link)
+        abort();
+    link->call = call;
+    pthread_mutex_lock(&server->streams_lock);
+    link->next = server->streams;
+    server->streams = link;
+    pthread_mutex_unlock(&server->streams_lock);
+}
+
+void
+vg_server_call_released(vg_server *server, vg_call *call)
+{
+    if (!call->is_stream) {
+        atomic_fetch_sub(&server->inflight_unary, 1);
+        return;
+    }
+    atomic_fetch_sub(&server->open_streams, 1);
+    pthread_mutex_lock(&server->streams_lock);
+    for (vg_stream_link **p = &server->streams; *p; p = &(*p)->next) {
+        if ((*p)->call == call) {
+            vg_stream_link *gone = *p;
+
+            *p = gone->next;
+            free(gone);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&server->streams_lock);
+}
+
+/* --- life cycle ------------------------------------------------------------------ */
+
+vg_server *
+vg_server_new(const vg_server_config *config, vg_loop *loop, vg_worker_pool *pool,
+              char **error)
+{
+    vg_server *server = calloc(1, sizeof(*server));
+    grpc_arg args[3];
+    grpc_channel_args channel_args = { .num_args = 3, .args = args };
+
+    if (!server)
+        abort();
+    server->config = *config;
+    server->loop = loop;
+    server->pool = pool;
+    pthread_mutex_init(&server->streams_lock, NULL);
+
+    args[0] = (grpc_arg){ .type = GRPC_ARG_INTEGER,
+                          .key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH,
+                          .value.integer = (int)config->max_message_bytes };
+    /* Core turns SO_REUSEPORT on by default, so a second server on a busy port would
+     * start silently. */
+    args[1] = (grpc_arg){ .type = GRPC_ARG_INTEGER,
+                          .key = GRPC_ARG_ALLOW_REUSEPORT,
+                          .value.integer = 0 };
+    args[2] = (grpc_arg){ .type = GRPC_ARG_INTEGER,
+                          .key = GRPC_ARG_MAX_SEND_MESSAGE_LENGTH,
+                          .value.integer = -1 };
+
+    server->grpc = grpc_server_create(&channel_args, NULL);
+    server->cq = grpc_completion_queue_create_for_next(NULL);
+    grpc_server_register_completion_queue(server->grpc, server->cq, NULL);
+
+    server->n_slots = vg_methods_count + 1;
+    server->slots = calloc(server->n_slots, sizeof(*server->slots));
+    if (!server->slots)
+        abort();
+    for (size_t i = 0; i < vg_methods_count; i++) {
+        const vg_method *method = &vg_methods[i];
+        bool with_payload = method->kind == VG_RPC_UNARY ||
+                            method->kind == VG_RPC_SERVER_STREAMING;
+        vg_request_slot *slot = &server->slots[i];
+
+        slot->method = method;
+        slot->registered = grpc_server_register_method(
+            server->grpc, method->path, NULL,
+            with_payload ? GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER
+                         : GRPC_SRM_PAYLOAD_NONE,
+            0);
+    }
+    for (size_t i = 0; i < server->n_slots; i++) {
+        server->slots[i].tag.on_complete = vg_server_slot_done;
+        server->slots[i].server = server;
+    }
+
+    server->ports = calloc(config->n_listen ? config->n_listen : 1, sizeof(int));
+    for (size_t i = 0; i < config->n_listen; i++) {
+        grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
+        int port = grpc_server_add_http2_port(server->grpc, config->listen[i], creds);
+
+        grpc_server_credentials_release(creds);
+        if (port == 0) {
+            if (error && asprintf(error, "cannot listen on '%s'", config->listen[i]) < 0)
+                *error = NULL;
+            vg_server_free(server);
+            return NULL;
+        }
+        server->ports[i] = strncmp(config->listen[i], "unix:", 5) == 0 ? 0 : port;
+    }
+    return server;
+}
+
+int
+vg_server_port(const vg_server *server, size_t index)
+{
+    return index < server->config.n_listen ? server->ports[index] : 0;
+}
+
+int
+vg_server_start(vg_server *server)
+{
+    grpc_server_start(server->grpc);
+    if (pthread_create(&server->cq_thread, NULL, vg_server_cq_main, server) != 0)
+        return -1;
+    server->cq_thread_started = true;
+    for (size_t i = 0; i < server->n_slots; i++)
+        vg_server_post(&server->slots[i]);
+    return 0;
+}
+
+static void
+vg_server_shutdown_finished(void *data)
+{
+    vg_server *server = data;
+
+    uv_timer_stop(&server->grace_timer);
+    uv_close((uv_handle_t *)&server->grace_timer, NULL);
+    if (server->shutdown_done)
+        server->shutdown_done(server->shutdown_data);
+}
+
+static void
+vg_server_shutdown_tag_done(vg_tag *tag, bool ok)
+{
+    vg_server *server = (vg_server *)((char *)tag - offsetof(vg_server, shutdown_tag));
+
+    vg_loop_post(server->loop, vg_server_shutdown_finished, server);
+}
+
+static void
+vg_server_grace_expired(uv_timer_t *timer)
+{
+    vg_server *server = timer->data;
+
+    vg_log_warn("shutdown grace period over: cancelling the calls still running");
+    grpc_server_cancel_all_calls(server->grpc);
+}
+
+void
+vg_server_shutdown(vg_server *server, unsigned grace_ms, void (*done)(void *data),
+                   void *data)
+{
+    vg_stream_link *streams;
+
+    atomic_store(&server->shutting_down, true);
+    server->shutdown_done = done;
+    server->shutdown_data = data;
+    server->shutdown_tag.on_complete = vg_server_shutdown_tag_done;
+    grpc_server_shutdown_and_notify(server->grpc, server->cq, &server->shutdown_tag);
+
+    /* Streams never end by themselves: end them now, so the grace period is spent only
+     * on unary calls that can finish. */
+    pthread_mutex_lock(&server->streams_lock);
+    for (vg_stream_link *link = server->streams; link; link = link->next)
+        vg_call_ref(link->call);
+    streams = NULL;
+    for (vg_stream_link *link = server->streams; link; link = link->next) {
+        vg_stream_link *copy = malloc(sizeof(*copy));
+
+        if (!copy)
+            abort();
+        copy->call = link->call;
+        copy->next = streams;
+        streams = copy;
+    }
+    pthread_mutex_unlock(&server->streams_lock);
+    while (streams) {
+        vg_stream_link *next = streams->next;
+
+        vg_call_fail(streams->call, GRPC_STATUS_UNAVAILABLE, VG_REASON_SHUTDOWN,
+                     "server is shutting down");
+        vg_call_finish(streams->call);
+        vg_call_unref(streams->call);
+        free(streams);
+        streams = next;
+    }
+
+    uv_timer_init(vg_loop_uv(server->loop), &server->grace_timer);
+    server->grace_timer.data = server;
+    uv_timer_start(&server->grace_timer, vg_server_grace_expired, grace_ms, 0);
+}
+
+vg_server *
+vg_server_free(vg_server *server)
+{
+    if (!server)
+        return NULL;
+    if (server->grpc) {
+        if (!atomic_load(&server->shutting_down)) {
+            /* Never started or never shut down: shut down synchronously. */
+            grpc_server_shutdown_and_notify(server->grpc, server->cq, NULL);
+            grpc_server_cancel_all_calls(server->grpc);
+        }
+        grpc_server_destroy(server->grpc);
+    }
+    if (server->cq) {
+        grpc_completion_queue_shutdown(server->cq);
+        if (server->cq_thread_started) {
+            pthread_join(server->cq_thread, NULL);
+        } else {
+            while (grpc_completion_queue_next(server->cq,
+                                              gpr_inf_future(GPR_CLOCK_MONOTONIC),
+                                              NULL).type != GRPC_QUEUE_SHUTDOWN) {
+            }
+        }
+        grpc_completion_queue_destroy(server->cq);
+    }
+    pthread_mutex_destroy(&server->streams_lock);
+    free(server->slots);
+    free(server->ports);
+    free(server);
+    return NULL;
+}

@@ -1,0 +1,47 @@
+/*
+ * The gRPC server: listeners, the completion-queue thread, call admission (limits,
+ * deadlines) and dispatch through the generated method table. This and the other files
+ * in server/transport/ are the only code that uses gRPC core's API, which changes
+ * between gRPC releases.
+ */
+#pragma once
+
+#include <stddef.h>
+
+#include "server/runtime/loop.h"
+#include "server/runtime/worker-pool.h"
+
+typedef struct vg_server vg_server;
+
+typedef struct vg_server_config {
+    /* "host:port" (port 0 picks a free one) or "unix:/path". */
+    const char *const *listen;
+    size_t n_listen;
+    /* Unary calls admitted at once (queued for or running on a worker). Past it, calls
+     * fail with RESOURCE_EXHAUSTED instead of queueing without bound. */
+    size_t max_inflight;
+    /* Streaming calls open at once. */
+    size_t max_streams;
+    /* Largest request accepted; larger ones fail with RESOURCE_EXHAUSTED. */
+    size_t max_message_bytes;
+    /* Messages a stream may have waiting for a slow client. */
+    size_t max_queued_messages;
+} vg_server_config;
+
+/* Creates the server and binds every listener. On failure returns NULL and sets
+ * `*error` to a malloc'ed message. */
+vg_server *vg_server_new(const vg_server_config *config, vg_loop *loop,
+                         vg_worker_pool *pool, char **error);
+/* The port bound for listener `index` (useful with port 0); 0 for unix sockets. */
+int vg_server_port(const vg_server *server, size_t index);
+/* Starts serving: the completion-queue thread and the first posted requests. */
+int vg_server_start(vg_server *server);
+/*
+ * Stops accepting calls, ends open streams with UNAVAILABLE, lets unary calls in flight
+ * finish for up to `grace_ms`, then cancels the rest. Calls `done(data)` on the loop
+ * thread once every call is released. Loop thread only.
+ */
+void vg_server_shutdown(vg_server *server, unsigned grace_ms, void (*done)(void *data),
+                        void *data);
+/* Accepts NULL; returns NULL. After vg_server_shutdown completed. */
+vg_server *vg_server_free(vg_server *server);
