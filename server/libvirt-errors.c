@@ -17,6 +17,8 @@
 #include <stdio.h>
 
 #define E(name, status) [VIR_ERR_##name] = { VIR_ERR_##name, "VIR_ERR_" #name, GRPC_STATUS_##status }
+/* virErrorNumber also holds a few warnings (a driver failed to start). */
+#define W(name) [VIR_WAR_##name] = { VIR_WAR_##name, "VIR_WAR_" #name, GRPC_STATUS_INTERNAL }
 
 static const vg_libvirt_error vg_libvirt_errors[] = {
     E(OK, OK),
@@ -124,9 +126,16 @@ static const vg_libvirt_error vg_libvirt_errors[] = {
     E(NO_HOSTNAME, NOT_FOUND),
     E(CHECKPOINT_INCONSISTENT, FAILED_PRECONDITION),
     E(MULTIPLE_DOMAINS, INTERNAL),
+    W(NO_NETWORK),
+    W(NO_STORAGE),
+    W(NO_NODE),
+    W(NO_INTERFACE),
+    W(NO_NWFILTER),
+    W(NO_SECRET),
 };
 
 #undef E
+#undef W
 
 #define D(name) [VIR_FROM_##name] = "VIR_FROM_" #name
 

@@ -301,17 +301,18 @@ main(int argc, char **argv)
     vg_log_route_grpc();
     grpc_init();
 
+    /* libvirt's per-thread error state needs this before any other libvirt call. */
+    if (virInitialize() < 0) {
+        vg_log_error("cannot initialise libvirt");
+        return 1;
+    }
+    virSetErrorFunc(NULL, vg_libvirt_error_to_log);
     daemon.loop = vg_loop_new();
     /* Before any connection: libvirt refuses event registration otherwise. */
     if (vg_libvirt_event_loop_register(daemon.loop) < 0) {
         vg_log_error("cannot register libvirt's event loop");
         return 1;
     }
-    if (virInitialize() < 0) {
-        vg_log_error("cannot initialise libvirt");
-        return 1;
-    }
-    virSetErrorFunc(NULL, vg_libvirt_error_to_log);
     daemon.pool = vg_worker_pool_new(daemon.options.workers);
     if (!daemon.pool) {
         vg_log_error("cannot start %zu worker threads: %s", daemon.options.workers,

@@ -62,6 +62,7 @@ void Freed(void *opaque) {
 class LibvirtEventLoopTest : public ::testing::Test {
   protected:
     static void SetUpTestSuite() {
+        ASSERT_EQ(virInitialize(), 0);
         loop_ = vg_loop_new();
         ASSERT_EQ(vg_libvirt_event_loop_register(loop_), 0);
         thread_ = new std::thread([] { vg_loop_run(loop_); });

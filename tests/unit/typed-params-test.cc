@@ -14,6 +14,7 @@ namespace {
 
 class TypedParamsTest : public ::testing::Test {
   protected:
+    static void SetUpTestSuite() { ASSERT_EQ(virInitialize(), 0); }
     void SetUp() override { vg_arena_init(&arena_, nullptr, 0); }
     void TearDown() override {
         vg_arena_release(&arena_);
