@@ -4,7 +4,7 @@
  */
 #include <stdio.h>
 
-#include "client/virtgrpc.h"
+#include <virtgrpc/virtgrpc.h>
 
 int
 main(int argc, char **argv)

@@ -117,7 +117,14 @@ vg_domain_lookup(vg_call *call, const Virtgrpc__V1__DomainRef *ref)
         break;
     }
     if (!domain) {
-        vg_call_fail_libvirt(call);
+        if (ref->ref_case == VIRTGRPC__V1__DOMAIN_REF__REF_ID)
+            vg_call_fail_libvirt_about(call, "id %u", ref->id);
+        else
+            vg_call_fail_libvirt_about(call, "%s '%s'",
+                                       ref->ref_case == VIRTGRPC__V1__DOMAIN_REF__REF_UUID
+                                           ? "uuid" : "name",
+                                       ref->ref_case == VIRTGRPC__V1__DOMAIN_REF__REF_UUID
+                                           ? ref->uuid : ref->name);
         return NULL;
     }
     return vg_domain_adopt(call, domain);

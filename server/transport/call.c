@@ -179,18 +179,34 @@ vg_call_fail(vg_call *call, grpc_status_code code, const char *reason,
 }
 
 int
-vg_call_fail_libvirt(vg_call *call)
+vg_call_fail_libvirt_about(vg_call *call, const char *format, ...)
 {
     virErrorPtr error = virGetLastError();
     const vg_libvirt_error *entry;
+    char message[1024];
 
     if (!error || error->code == VIR_ERR_OK) {
         return vg_call_fail(call, GRPC_STATUS_INTERNAL, VG_REASON_INTERNAL,
                             "libvirt reported a failure without an error");
     }
     entry = vg_libvirt_error_lookup(error->code);
-    vg_call_record(call, entry->status, entry->name, VG_LIBVIRT_ERROR_DOMAIN,
-                   error->message ? error->message : entry->name);
+    snprintf(message, sizeof(message), "%s", error->message ? error->message : entry->name);
+    if (format) {
+        size_t used = strlen(message);
+        va_list args;
+
+        if (used + 3 < sizeof(message)) {
+            memcpy(message + used, " (", 3);
+            used += 2;
+            va_start(args, format);
+            vsnprintf(message + used, sizeof(message) - used, format, args);
+            va_end(args);
+            used = strlen(message);
+            if (used + 1 < sizeof(message))
+                memcpy(message + used, ")", 2);
+        }
+    }
+    vg_call_record(call, entry->status, entry->name, VG_LIBVIRT_ERROR_DOMAIN, message);
     pthread_mutex_lock(&call->lock);
     if (call->reason == entry->name) {
         call->libvirt_code = error->code;
@@ -198,6 +214,12 @@ vg_call_fail_libvirt(vg_call *call)
     }
     pthread_mutex_unlock(&call->lock);
     return -1;
+}
+
+int
+vg_call_fail_libvirt(vg_call *call)
+{
+    return vg_call_fail_libvirt_about(call, NULL);
 }
 
 bool

@@ -50,6 +50,11 @@ int vg_call_fail(vg_call *call, grpc_status_code code, const char *reason,
  */
 int vg_call_fail_libvirt(vg_call *call);
 
+/* Same, appending what the call was about to libvirt's message, when libvirt's own
+ * message does not say (e.g. "Domain not found (name 'web1')"). */
+int vg_call_fail_libvirt_about(vg_call *call, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* True once a failure is recorded. */
 bool vg_call_failed(const vg_call *call);
 
