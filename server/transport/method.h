@@ -9,6 +9,10 @@
 #include <stddef.h>
 #include <protobuf-c/protobuf-c.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct vg_call vg_call;
 
 /* How requests and responses flow, from the .proto `stream` keywords. */
@@ -61,3 +65,7 @@ typedef struct vg_method {
 /* Generated: every RPC of every service compiled into the server. */
 extern const vg_method vg_methods[];
 extern const size_t vg_methods_count;
+
+#ifdef __cplusplus
+}
+#endif
