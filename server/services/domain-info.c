@@ -1,6 +1,6 @@
 /*
  * DomainService: finding domains and reading what they are — list, look-up, info,
- * state, and the is-active / is-persistent / is-updated questions.
+ * state, host name, and the is-active / is-persistent / is-updated questions.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -168,4 +168,24 @@ vgh_domain_service_is_domain_updated(vg_call *call,
                                      Virtgrpc__V1__IsDomainUpdatedResponse *response)
 {
     return vg_domain_ask(call, request->domain, virDomainIsUpdated, &response->updated);
+}
+
+int
+vgh_domain_service_get_domain_hostname(vg_call *call,
+                                       const Virtgrpc__V1__GetDomainHostnameRequest *request,
+                                       Virtgrpc__V1__GetDomainHostnameResponse *response)
+{
+    unsigned int flags = 0;
+    virDomainPtr domain;
+    char *hostname;
+
+    if (VG_FLAGS(call, vg_enum_hostname_source, request, sources, &flags) < 0)
+        return -1;
+    if (!(domain = vg_domain_lookup(call, request->domain)))
+        return -1;
+    if (!(hostname = virDomainGetHostname(domain, flags)))
+        return vg_call_fail_libvirt(call);
+    vg_call_defer(call, free, hostname);
+    response->hostname = hostname;
+    return 0;
 }
