@@ -96,20 +96,24 @@ vg_typed_params_find(const virTypedParameter *params, int n_params, const char *
     return NULL;
 }
 
+/* "'a', 'b', 'c'"; ends with ", ..." rather than cutting a name when out of room. */
 static void
 vg_typed_params_known_names(const virTypedParameter *known, int n_known, char *buffer,
                             size_t size)
 {
+    static const char more[] = ", ...";
     size_t used = 0;
 
     buffer[0] = '\0';
-    for (int i = 0; i < n_known && used + 1 < size; i++) {
-        int written = snprintf(buffer + used, size - used, "%s'%s'", i ? ", " : "",
-                               known[i].field);
+    for (int i = 0; i < n_known; i++) {
+        size_t need = strlen(known[i].field) + 4; /* quotes and ", " */
 
-        if (written < 0)
-            break;
-        used += (size_t)written;
+        if (used + need + sizeof(more) > size) {
+            snprintf(buffer + used, size - used, "%s", more);
+            return;
+        }
+        used += (size_t)snprintf(buffer + used, size - used, "%s'%s'", i ? ", " : "",
+                                 known[i].field);
     }
 }
 
@@ -143,7 +147,7 @@ vg_typed_params_from_proto(Virtgrpc__V1__TypedParameter *const *in, size_t n_in,
         }
         if (known) {
             const virTypedParameter *k = vg_typed_params_find(known, n_known, name);
-            char names[512];
+            char names[768];
 
             if (!k) {
                 vg_typed_params_known_names(known, n_known, names, sizeof(names));

@@ -1,7 +1,9 @@
 /*
- * DomainService: starting, stopping, pausing and resetting domains.
+ * DomainService: starting, stopping, pausing and resetting domains (and refusing
+ * StartDomainWithFiles, whose file descriptors cannot cross the network).
  * Every RPC returns the domain as it is after the call.
  */
+#include "server/services/domain-common.h"
 #include "server/services/service.h"
 #include "vg-methods.h"
 
@@ -17,21 +19,6 @@ vg_domain_act(vg_call *call, const Virtgrpc__V1__DomainRef *ref,
     if (action(domain) < 0)
         return vg_call_fail_libvirt(call);
     return vg_domain_fill(call, domain, response);
-}
-
-/* Same with a flags argument; `gone_*` say what a vanished transient domain reports. */
-static int
-vg_domain_act_flags(vg_call *call, const Virtgrpc__V1__DomainRef *ref,
-                    int (*action)(virDomainPtr, unsigned int), unsigned int flags,
-                    int gone_state, int gone_reason, Virtgrpc__V1__Domain *response)
-{
-    virDomainPtr domain = vg_domain_lookup(call, ref);
-
-    if (!domain)
-        return -1;
-    if (action(domain, flags) < 0)
-        return vg_call_fail_libvirt(call);
-    return vg_domain_fill_gone(call, domain, gone_state, gone_reason, response);
 }
 
 int
@@ -138,4 +125,25 @@ vgh_domain_service_resume_domain(vg_call *call,
                                  Virtgrpc__V1__Domain *response)
 {
     return vg_domain_act(call, request->domain, virDomainResume, response);
+}
+
+int
+vgh_domain_service_start_domain_with_files(
+    vg_call *call, const Virtgrpc__V1__StartDomainWithFilesRequest *request,
+    Virtgrpc__V1__Domain *response)
+{
+    unsigned int flags = 0;
+
+    (void)response;
+    if (VG_FLAGS(call, vg_enum_start_flag, request, flags, &flags) < 0)
+        return -1;
+    if (!vg_domain_lookup(call, request->domain))
+        return -1;
+    /* virDomainCreateWithFiles passes file descriptors of the calling process to the
+     * domain: the client's descriptors cannot travel over gRPC, and virtgrpcd's own are
+     * no business of the client's. */
+    return vg_call_fail(call, GRPC_STATUS_UNIMPLEMENTED, VG_REASON_INVALID_REQUEST,
+                        "StartDomainWithFiles cannot pass file descriptors over the network "
+                        "(virDomainCreateWithFiles): use StartDomain and give the domain its "
+                        "files by path in its XML");
 }

@@ -90,6 +90,12 @@ vg_call_allocator(vg_call *call)
     return &call->allocator;
 }
 
+vg_arena *
+vg_call_arena(vg_call *call)
+{
+    return &call->arena;
+}
+
 const vg_method *
 vg_call_method(const vg_call *call)
 {

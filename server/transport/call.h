@@ -65,6 +65,8 @@ char *vg_call_strdup(vg_call *call, const char *string);
 void vg_call_defer(vg_call *call, void (*release)(void *data), void *data);
 /* A protobuf-c allocator that allocates from the call's memory. */
 ProtobufCAllocator *vg_call_allocator(vg_call *call);
+/* The call's memory itself, for conversion helpers that take an arena. */
+struct vg_arena *vg_call_arena(vg_call *call);
 
 /* The method being called. */
 const vg_method *vg_call_method(const vg_call *call);
