@@ -11,12 +11,6 @@
 #include "server/typed-params.h"
 #include "vg-methods.h"
 
-/* The most bytes one PeekDomainBlock returns: far below the server's message limit. */
-#define VG_BLOCK_PEEK_MAX_BYTES (1024 * 1024)
-/* Peeks go to libvirt in pieces of this size: older remote protocols carry at most
- * 64 KiB per virDomainBlockPeek. */
-#define VG_BLOCK_PEEK_CHUNK_BYTES (64 * 1024)
-
 /* INVALID_ARGUMENT for an empty required string field. */
 static int
 vg_device_require(vg_call *call, const char *field, const char *value)
@@ -106,35 +100,13 @@ vgh_device_service_peek_domain_block(vg_call *call,
                                      Virtgrpc__V1__PeekDomainBlockResponse *response)
 {
     virDomainPtr domain;
-    unsigned char *data;
 
-    if (request->size_bytes == 0 || request->size_bytes > VG_BLOCK_PEEK_MAX_BYTES) {
-        return vg_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, VG_REASON_INVALID_REQUEST,
-                            "'size_bytes' is %u: give 1 to %d bytes (1 MiB) per peek",
-                            request->size_bytes, VG_BLOCK_PEEK_MAX_BYTES);
-    }
-    if (request->offset_bytes > UINT64_MAX - request->size_bytes) {
-        return vg_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, VG_REASON_INVALID_REQUEST,
-                            "'offset_bytes' %llu + 'size_bytes' %u is beyond 2^64",
-                            (unsigned long long)request->offset_bytes, request->size_bytes);
-    }
+    if (vg_peek_check(call, "offset_bytes", request->offset_bytes, request->size_bytes) < 0)
+        return -1;
     if (!(domain = vg_device_domain(call, request->domain, "disk", request->disk)))
         return -1;
-
-    data = vg_call_alloc(call, request->size_bytes);
-    for (uint32_t done = 0; done < request->size_bytes;) {
-        uint32_t chunk = request->size_bytes - done;
-
-        if (chunk > VG_BLOCK_PEEK_CHUNK_BYTES)
-            chunk = VG_BLOCK_PEEK_CHUNK_BYTES;
-        if (virDomainBlockPeek(domain, request->disk, request->offset_bytes + done, chunk,
-                               data + done, 0) < 0)
-            return vg_call_fail_libvirt(call);
-        done += chunk;
-    }
-    response->data.data = data;
-    response->data.len = request->size_bytes;
-    return 0;
+    return vg_peek_read(call, domain, virDomainBlockPeek, request->disk,
+                        request->offset_bytes, request->size_bytes, 0, &response->data);
 }
 
 int

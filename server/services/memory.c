@@ -8,12 +8,6 @@
 #include "server/services/service.h"
 #include "vg-methods.h"
 
-/* The most bytes one PeekDomainMemory returns: far below the server's message limit. */
-#define VG_PEEK_MAX_BYTES (1024 * 1024)
-/* libvirt's remote protocol carries at most 64 KiB per virDomainMemoryPeek
- * (REMOTE_DOMAIN_MEMORY_PEEK_BUFFER_MAX) and fails larger reads with VIR_ERR_RPC, so
- * larger peeks are read in pieces of this size. */
-#define VG_PEEK_CHUNK_BYTES (64 * 1024)
 /* Room for more statistics than libvirt 9.0 knows (13): a newer libvirt at run time
  * fills in tags this build has no name for, and the response keeps them. */
 #define VG_MEMORY_STATS_MAX 64
@@ -134,6 +128,14 @@ vgh_memory_service_get_domain_memory_stats(
     return 0;
 }
 
+/* virDomainMemoryPeek in the shape vg_peek_read takes (memory has no target). */
+static int
+vg_memory_peek(virDomainPtr domain, const char *unused, unsigned long long offset,
+               size_t size, void *buffer, unsigned int flags)
+{
+    return virDomainMemoryPeek(domain, offset, size, buffer, flags);
+}
+
 int
 vgh_memory_service_peek_domain_memory(vg_call *call,
                                       const Virtgrpc__V1__PeekDomainMemoryRequest *request,
@@ -141,39 +143,16 @@ vgh_memory_service_peek_domain_memory(vg_call *call,
 {
     int address_space;
     virDomainPtr domain;
-    unsigned char *data;
 
     if (VG_ENUM(call, vg_enum_memory_address_space, request, address_space,
                 &address_space) < 0)
         return -1;
-    if (request->size_bytes == 0 || request->size_bytes > VG_PEEK_MAX_BYTES) {
-        return vg_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, VG_REASON_INVALID_REQUEST,
-                            "'size_bytes' is %u: give 1 to %d bytes (1 MiB) per peek",
-                            request->size_bytes, VG_PEEK_MAX_BYTES);
-    }
-    if (request->offset > UINT64_MAX - request->size_bytes) {
-        return vg_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, VG_REASON_INVALID_REQUEST,
-                            "'offset' %llu + 'size_bytes' %u is beyond the 64-bit "
-                            "address space",
-                            (unsigned long long)request->offset, request->size_bytes);
-    }
+    if (vg_peek_check(call, "offset", request->offset, request->size_bytes) < 0)
+        return -1;
     if (!(domain = vg_domain_lookup(call, request->domain)))
         return -1;
-
-    data = vg_call_alloc(call, request->size_bytes);
-    for (uint32_t done = 0; done < request->size_bytes;) {
-        uint32_t chunk = request->size_bytes - done;
-
-        if (chunk > VG_PEEK_CHUNK_BYTES)
-            chunk = VG_PEEK_CHUNK_BYTES;
-        if (virDomainMemoryPeek(domain, request->offset + done, chunk, data + done,
-                                (unsigned int)address_space) < 0)
-            return vg_call_fail_libvirt(call);
-        done += chunk;
-    }
-    response->data.data = data;
-    response->data.len = request->size_bytes;
-    return 0;
+    return vg_peek_read(call, domain, vg_memory_peek, NULL, request->offset,
+                        request->size_bytes, (unsigned int)address_space, &response->data);
 }
 
 int

@@ -1,6 +1,7 @@
 #include "server/services/service.h"
 
 #include <libvirt/virterror.h>
+#include <stdint.h>
 #include <string.h>
 
 static vg_libvirt *vg_services_connection;
@@ -176,13 +177,11 @@ vg_domain_fill_common(vg_call *call, virDomainPtr domain, Virtgrpc__V1__Domain *
     int state;
     int reason;
 
-    /* UUID, name and id are cached in the handle: no round trip to libvirtd. */
+    /* UUID and name are cached in the handle: no round trip to libvirtd. */
     if (virDomainGetUUIDString(domain, uuid) < 0)
         return vg_call_fail_libvirt(call);
     out->uuid = vg_call_strdup(call, uuid);
     out->name = vg_call_strdup(call, virDomainGetName(domain));
-    id = virDomainGetID(domain);
-    out->id = id == (unsigned int)-1 ? -1 : (int32_t)id;
 
     out->state = VG_NEW(call, Virtgrpc__V1__DomainStateInfo,
                         virtgrpc__v1__domain_state_info__init);
@@ -194,9 +193,30 @@ vg_domain_fill_common(vg_call *call, virDomainPtr domain, Virtgrpc__V1__Domain *
         virResetLastError();
         state = gone_state;
         reason = gone_reason;
-        out->id = -1;
     }
     vg_domain_state_set(out->state, state, reason);
+
+    /*
+     * The id is cached in the handle too, and a remote handle keeps the id it had when
+     * it was looked up: after a destroy it still shows the old id, after a start of a
+     * domain looked up while shut off it shows -1. Trust it only when it agrees with the
+     * state; otherwise look the domain up again by UUID for the current id.
+     */
+    out->id = -1;
+    if (state != VIR_DOMAIN_SHUTOFF) {
+        id = virDomainGetID(domain);
+        if (id == (unsigned int)-1) {
+            virDomainPtr fresh = virDomainLookupByUUIDString(virDomainGetConnect(domain), uuid);
+
+            if (fresh) {
+                id = virDomainGetID(fresh);
+                virDomainFree(fresh);
+            } else {
+                virResetLastError();
+            }
+        }
+        out->id = id == (unsigned int)-1 ? -1 : (int32_t)id;
+    }
     return 0;
 }
 
@@ -211,4 +231,42 @@ vg_domain_fill_gone(vg_call *call, virDomainPtr domain, int gone_state, int gone
                     Virtgrpc__V1__Domain *out)
 {
     return vg_domain_fill_common(call, domain, out, true, gone_state, gone_reason);
+}
+
+/* libvirt's remote protocol refuses peeks over 64 KiB (VIR_ERR_RPC, which would read
+ * as UNAVAILABLE): larger peeks are read in pieces of this size. */
+#define VG_PEEK_PIECE_BYTES (64 * 1024)
+
+int
+vg_peek_check(vg_call *call, const char *offset_field, uint64_t offset, uint32_t size)
+{
+    if (size == 0 || size > VG_PEEK_MAX_BYTES) {
+        return vg_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, VG_REASON_INVALID_REQUEST,
+                            "'size_bytes' is %u: give 1 to %d bytes (1 MiB) per peek",
+                            size, VG_PEEK_MAX_BYTES);
+    }
+    if (offset > UINT64_MAX - size) {
+        return vg_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, VG_REASON_INVALID_REQUEST,
+                            "'%s' %llu + 'size_bytes' %u is beyond 2^64", offset_field,
+                            (unsigned long long)offset, size);
+    }
+    return 0;
+}
+
+int
+vg_peek_read(vg_call *call, virDomainPtr domain, vg_peek_fn peek, const char *target,
+             uint64_t offset, uint32_t size, unsigned int flags, ProtobufCBinaryData *out)
+{
+    unsigned char *data = vg_call_alloc(call, size);
+
+    for (uint32_t done = 0; done < size;) {
+        uint32_t piece = size - done < VG_PEEK_PIECE_BYTES ? size - done : VG_PEEK_PIECE_BYTES;
+
+        if (peek(domain, target, offset + done, piece, data + done, flags) < 0)
+            return vg_call_fail_libvirt(call);
+        done += piece;
+    }
+    out->data = data;
+    out->len = size;
+    return 0;
 }

@@ -50,6 +50,24 @@ int vg_domain_fill_gone(vg_call *call, virDomainPtr domain, int gone_state,
 /* Fills a DomainStateInfo from libvirt's state and reason numbers. */
 void vg_domain_state_set(Virtgrpc__V1__DomainStateInfo *out, int state, int reason);
 
+/* Peeks (guest memory, disk contents) return at most this many bytes per call, so an
+ * answer always fits in one message. */
+#define VG_PEEK_MAX_BYTES (1024 * 1024)
+
+/* One libvirt peek call; `target` is the disk for block peeks, unused for memory. */
+typedef int (*vg_peek_fn)(virDomainPtr domain, const char *target,
+                          unsigned long long offset, size_t size, void *buffer,
+                          unsigned int flags);
+
+/* Checks a peek request before anything is looked up: 1 to VG_PEEK_MAX_BYTES bytes,
+ * and `offset` + size within 64 bits. INVALID_ARGUMENT naming the fields otherwise. */
+int vg_peek_check(vg_call *call, const char *offset_field, uint64_t offset, uint32_t size);
+
+/* Reads `size` bytes at `offset` into call memory and points `out` at them. */
+int vg_peek_read(vg_call *call, virDomainPtr domain, vg_peek_fn peek, const char *target,
+                 uint64_t offset, uint32_t size, unsigned int flags,
+                 ProtobufCBinaryData *out);
+
 /* Allocates and initialises a message of type T in the call's memory. */
 #define VG_NEW(call, type, init) \
     ({ type *vg_new_ = vg_call_alloc((call), sizeof(type)); init(vg_new_); vg_new_; })

@@ -55,17 +55,23 @@ struct vg_server {
 
     atomic_size_t inflight_unary;
     atomic_size_t open_streams;
-    atomic_bool shutting_down;
+    atomic_bool shutting_down; /* vg_server_shutdown was called */
+    atomic_bool refusing;      /* new calls are answered UNAVAILABLE */
 
     /* Open streams, ended with UNAVAILABLE at shutdown. Protected by streams_lock. */
     pthread_mutex_t streams_lock;
     vg_stream_link *streams;
 
     vg_tag shutdown_tag;
-    uv_timer_t grace_timer;
+    uv_timer_t grace_timer;    /* drain phase, then grace phase */
+    unsigned grace_ms;
     void (*shutdown_done)(void *data);
     void *shutdown_data;
 };
+
+/* How long a shutting-down server keeps answering new calls UNAVAILABLE before it
+ * stops listening: long enough to match every call already queued in gRPC core. */
+#define VG_SHUTDOWN_DRAIN_MS 250
 
 static void vg_server_slot_done(vg_tag *tag, bool ok);
 
@@ -131,6 +137,11 @@ static void
 vg_server_dispatch(vg_server *server, vg_call *call)
 {
     const vg_method *method = call->method;
+
+    if (atomic_load(&server->refusing)) {
+        vg_call_fail(call, GRPC_STATUS_UNAVAILABLE, VG_REASON_SHUTDOWN,
+                     "server is shutting down; retry on another instance");
+    }
 
     if (method->kind == VG_RPC_UNARY) {
         size_t inflight = atomic_fetch_add(&server->inflight_unary, 1) + 1;
@@ -362,30 +373,26 @@ vg_server_grace_expired(uv_timer_t *timer)
     grpc_server_cancel_all_calls(server->grpc);
 }
 
-void
-vg_server_shutdown(vg_server *server, unsigned grace_ms, void (*done)(void *data),
-                   void *data)
+/*
+ * Phase two: stop listening and wait for the calls admitted so far. Streams never end by
+ * themselves, so they are ended now and the grace period is spent only on unary calls
+ * that can finish.
+ */
+static void
+vg_server_stop_listening(uv_timer_t *timer)
 {
-    vg_stream_link *streams;
+    vg_server *server = timer->data;
+    vg_stream_link *streams = NULL;
 
-    atomic_store(&server->shutting_down, true);
-    server->shutdown_done = done;
-    server->shutdown_data = data;
-    server->shutdown_tag.on_complete = vg_server_shutdown_tag_done;
     grpc_server_shutdown_and_notify(server->grpc, server->cq, &server->shutdown_tag);
 
-    /* Streams never end by themselves: end them now, so the grace period is spent only
-     * on unary calls that can finish. */
     pthread_mutex_lock(&server->streams_lock);
-    for (vg_stream_link *link = server->streams; link; link = link->next)
-        vg_call_ref(link->call);
-    streams = NULL;
     for (vg_stream_link *link = server->streams; link; link = link->next) {
         vg_stream_link *copy = malloc(sizeof(*copy));
 
         if (!copy)
             abort();
-        copy->call = link->call;
+        copy->call = vg_call_ref(link->call);
         copy->next = streams;
         streams = copy;
     }
@@ -401,9 +408,30 @@ vg_server_shutdown(vg_server *server, unsigned grace_ms, void (*done)(void *data
         streams = next;
     }
 
+    uv_timer_start(&server->grace_timer, vg_server_grace_expired, server->grace_ms, 0);
+}
+
+void
+vg_server_shutdown(vg_server *server, unsigned grace_ms, void (*done)(void *data),
+                   void *data)
+{
+    atomic_store(&server->shutting_down, true);
+    server->shutdown_done = done;
+    server->shutdown_data = data;
+    server->shutdown_tag.on_complete = vg_server_shutdown_tag_done;
+    server->grace_ms = grace_ms;
+
+    /*
+     * Phase one: keep matching calls for a moment, but answer every new one UNAVAILABLE
+     * (which clients retry elsewhere). Calls that reached gRPC core but were not matched
+     * yet would otherwise be dropped by grpc_server_shutdown_and_notify, and their
+     * clients would see CANCELLED, which retry policies do not retry.
+     */
+    atomic_store(&server->refusing, true);
     uv_timer_init(vg_loop_uv(server->loop), &server->grace_timer);
     server->grace_timer.data = server;
-    uv_timer_start(&server->grace_timer, vg_server_grace_expired, grace_ms, 0);
+    uv_timer_start(&server->grace_timer, vg_server_stop_listening,
+                   grace_ms < VG_SHUTDOWN_DRAIN_MS ? grace_ms : VG_SHUTDOWN_DRAIN_MS, 0);
 }
 
 vg_server *
