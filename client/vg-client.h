@@ -6,6 +6,8 @@
  *
  * All functions return 0 on success and -1 on failure with `status` filled (when not
  * NULL); streaming reads return 1 for a message, 0 at a clean end, -1 on failure.
+ * A failure overwrites `status` without freeing what it held, so start from
+ * `vg_status status = { 0 };` and call vg_status_clear() after handling each failure.
  * A vg_client may be shared by many threads.
  */
 #pragma once
