@@ -73,6 +73,18 @@ check_cache_path() {
 # and this runs on every up-to-date check). The kernel meta-package's
 # "Depends: linux-image-6.1.0-NN-cloud-amd64 (= VERSION)" names the real image
 # package and its exact version.
+# A machine whose packages were installed long ago may have no apt lists (or
+# stale ones, without the kernel's current version): refresh them once, as root.
+ensure_apt_lists() {
+    if apt-cache show --no-all-versions "$KERNEL_META_PACKAGE" >/dev/null 2>&1; then
+        return 0
+    fi
+    [ "$(id -u)" -eq 0 ] \
+        || die "apt has no '$KERNEL_META_PACKAGE' and only root can run apt-get update"
+    echo "build-guest: apt lists lack '$KERNEL_META_PACKAGE'; running apt-get update" >&2
+    apt-get update -q >&2 || die "apt-get update failed"
+}
+
 resolve_packages() {
     local names=("$KERNEL_META_PACKAGE" "${GUEST_PACKAGES[@]}" "${TOOL_PACKAGES[@]}"
         "${QEMU_GA_LIB_PACKAGES[@]}")
@@ -408,6 +420,7 @@ main() {
     flock -w "$LOCK_TIMEOUT_S" 9 \
         || die "another build-guest.sh held $CACHE/.lock for ${LOCK_TIMEOUT_S} s"
 
+    ensure_apt_lists
     packages=$(resolve_packages)
     key=$(compute_key "$packages")
     out=$CACHE/guest-${key:0:16}
