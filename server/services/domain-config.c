@@ -6,6 +6,7 @@
 
 #include "server/services/domain-common.h"
 #include "server/services/service.h"
+#include "server/services/domain-params.h"
 #include "server/typed-params.h"
 #include "vg-methods.h"
 
@@ -247,25 +248,13 @@ static const virTypedParameter vg_launch_secret_params[] = {
       .type = VIR_TYPED_PARAM_ULLONG },
 };
 
-typedef struct vg_owned_params {
-    virTypedParameterPtr params;
-    int n_params;
-} vg_owned_params;
-
-static void
-vg_owned_params_release(void *data)
-{
-    vg_owned_params *owned = data;
-
-    virTypedParamsFree(owned->params, owned->n_params);
-}
-
 int
 vgh_domain_service_set_domain_launch_security_state(
     vg_call *call, const Virtgrpc__V1__SetDomainLaunchSecurityStateRequest *request,
     Virtgrpc__V1__Domain *response)
 {
-    vg_owned_params *owned;
+    virTypedParameterPtr params = NULL;
+    int n_params = 0;
     virDomainPtr domain;
     char error[1024];
 
@@ -275,21 +264,20 @@ vgh_domain_service_set_domain_launch_security_state(
                             VIR_DOMAIN_LAUNCH_SECURITY_SEV_SECRET_HEADER,
                             VIR_DOMAIN_LAUNCH_SECURITY_SEV_SECRET);
     }
-    owned = vg_call_alloc(call, sizeof(*owned));
     if (vg_typed_params_from_proto(request->params, request->n_params,
                                    vg_launch_secret_params,
                                    sizeof(vg_launch_secret_params) /
                                        sizeof(vg_launch_secret_params[0]),
-                                   &owned->params, &owned->n_params, error,
+                                   &params, &n_params, error,
                                    sizeof(error)) < 0) {
         return vg_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, VG_REASON_INVALID_REQUEST,
                             "launch-security state: %s", error);
     }
-    vg_call_defer(call, vg_owned_params_release, owned);
+    vg_domain_params_own(call, params, n_params, false);
     if (!(domain = vg_domain_lookup(call, request->domain)))
         return -1;
     /* flags: reserved, must be 0 */
-    if (virDomainSetLaunchSecurityState(domain, owned->params, owned->n_params, 0) < 0)
+    if (virDomainSetLaunchSecurityState(domain, params, n_params, 0) < 0)
         return vg_call_fail_libvirt(call);
     return vg_domain_fill(call, domain, response);
 }

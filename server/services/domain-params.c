@@ -1,5 +1,7 @@
 #include "server/services/domain-params.h"
 
+#include <stdbool.h>
+
 #include <stdlib.h>
 
 #include "server/runtime/arena.h"
@@ -10,10 +12,10 @@
  * 512 bytes of known names). */
 #define VG_PARAMS_ERROR_SIZE 1024
 
-/* A libvirt parameter array owned by the call: freed with virTypedParamsFree. */
 typedef struct vg_params_owned {
     virTypedParameterPtr params;
     int n_params;
+    bool is_call_memory;
 } vg_params_owned;
 
 static void
@@ -21,16 +23,21 @@ vg_params_release(void *data)
 {
     vg_params_owned *owned = data;
 
-    virTypedParamsFree(owned->params, owned->n_params);
+    if (owned->is_call_memory)
+        virTypedParamsClear(owned->params, owned->n_params);
+    else
+        virTypedParamsFree(owned->params, owned->n_params);
 }
 
-static void
-vg_params_own(vg_call *call, virTypedParameterPtr params, int n_params)
+void
+vg_domain_params_own(vg_call *call, virTypedParameterPtr params, int n_params,
+                     bool is_call_memory)
 {
     vg_params_owned *owned = vg_call_alloc(call, sizeof(*owned));
 
     owned->params = params;
     owned->n_params = n_params;
+    owned->is_call_memory = is_call_memory;
     vg_call_defer(call, vg_params_release, owned);
 }
 
@@ -69,7 +76,7 @@ vg_domain_params_get(vg_call *call, virDomainPtr domain, const vg_domain_params_
         array = NULL;
         if (kind->get_alloc(domain, &array, &n, flags) < 0)
             return vg_call_fail_libvirt(call);
-        vg_params_own(call, array, n);
+        vg_domain_params_own(call, array, n, false);
         *params = array;
         *n_params = n;
         return 0;
@@ -89,7 +96,7 @@ vg_domain_params_get(vg_call *call, virDomainPtr domain, const vg_domain_params_
      * of a half-filled array are freed too; zeroed entries free nothing. */
     if (!(array = calloc((size_t)n, sizeof(*array))))
         abort();
-    vg_params_own(call, array, n);
+    vg_domain_params_own(call, array, n, false);
     if (vg_params_call_get(kind, domain, device, array, &n, flags) < 0)
         return vg_call_fail_libvirt(call);
     *params = array;
@@ -132,7 +139,7 @@ vg_domain_params_set(vg_call *call, virDomainPtr domain, const vg_domain_params_
         return vg_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, VG_REASON_INVALID_REQUEST,
                             "%s: %s", kind->what, error);
     }
-    vg_params_own(call, params, n_params);
+    vg_domain_params_own(call, params, n_params, false);
 
     if (kind->set_device)
         rc = kind->set_device(domain, device, params, n_params, flags);

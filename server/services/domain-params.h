@@ -70,6 +70,12 @@ int vg_domain_params_set(vg_call *call, virDomainPtr domain,
                          size_t n_in);
 
 /* Converts libvirt parameters into messages in the call's memory. */
+/* Hands a libvirt parameter array to the call: released when the call ends, with
+ * virTypedParamsFree, or only its strings with virTypedParamsClear when the array itself
+ * is call memory (`is_call_memory`). */
+void vg_domain_params_own(vg_call *call, virTypedParameterPtr params, int n_params,
+                          bool is_call_memory);
+
 void vg_domain_params_to_proto(vg_call *call, const virTypedParameter *params, int n_params,
                                Virtgrpc__V1__TypedParameter ***out, size_t *n_out);
 

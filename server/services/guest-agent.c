@@ -250,14 +250,6 @@ typedef struct vg_guest_params {
     int n;
 } vg_guest_params;
 
-static void
-vg_guest_params_free(void *data)
-{
-    vg_guest_params *p = data;
-
-    virTypedParamsFree(p->params, p->n);
-}
-
 /* The string parameter `name` (printf format), or "" when absent or not a string; the
  * string stays owned by the parameters (freed when the call ends). */
 static char *vg_guest_string(const vg_guest_params *p, const char *format, ...)
@@ -421,7 +413,7 @@ vgh_guest_agent_service_get_domain_guest_info(
         return -1;
     if (virDomainGetGuestInfo(domain, types, &p->params, &p->n, 0) < 0)
         return vg_call_fail_libvirt(call);
-    vg_call_defer(call, vg_guest_params_free, p);
+    vg_domain_params_own(call, p->params, p->n, false);
 
     vg_domain_params_to_proto(call, p->params, p->n, &response->parameters,
                               &response->n_parameters);

@@ -220,35 +220,6 @@ vg_iothread_id_check(vg_call *call, uint32_t iothread_id)
     return 0;
 }
 
-/* Typed parameters a handler holds until the call ends. */
-typedef struct vg_params_owner {
-    virTypedParameterPtr params;
-    int n_params;
-    bool is_call_memory; /* the array is call memory: only its strings are freed */
-} vg_params_owner;
-
-static void
-vg_params_release(void *data)
-{
-    vg_params_owner *owner = data;
-
-    if (owner->is_call_memory)
-        virTypedParamsClear(owner->params, owner->n_params);
-    else
-        virTypedParamsFree(owner->params, owner->n_params);
-}
-
-static void
-vg_params_own(vg_call *call, virTypedParameterPtr params, int n_params, bool is_call_memory)
-{
-    vg_params_owner *owner = vg_call_alloc(call, sizeof(*owner));
-
-    owner->params = params;
-    owner->n_params = n_params;
-    owner->is_call_memory = is_call_memory;
-    vg_call_defer(call, vg_params_release, owner);
-}
-
 /* --- counts ------------------------------------------------------------------------- */
 
 int
@@ -343,7 +314,7 @@ vgh_vcpu_service_get_domain_guest_vcpus(
         return -1;
     if (virDomainGetGuestVcpus(domain, &params, &n_params, 0) < 0)
         return vg_call_fail_libvirt(call);
-    vg_params_own(call, params, (int)n_params, false);
+    vg_domain_params_own(call, params, (int)n_params, false);
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         const char *text = NULL;
@@ -615,7 +586,7 @@ vgh_vcpu_service_set_domain_io_thread_params(
         return vg_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, VG_REASON_INVALID_REQUEST,
                             "%s", error);
     }
-    vg_params_own(call, params, n_params, false);
+    vg_domain_params_own(call, params, n_params, false);
     if (!(domain = VG_IMPACT_LOOKUP(call, request, &flags)))
         return -1;
     if (virDomainSetIOThreadParams(domain, request->iothread_id, params, n_params, flags) <
@@ -648,7 +619,7 @@ vg_cpu_stats_fetch(vg_call *call, virDomainPtr domain, int start_cpu, int n_cpus
         vg_call_fail_libvirt(call);
         return NULL;
     }
-    vg_params_own(call, params, n * n_cpus, true);
+    vg_domain_params_own(call, params, n * n_cpus, true);
     *n_params = n;
     return params;
 }
