@@ -29,8 +29,8 @@ typedef struct vg_fill_ctx {
 /* An integer from any of libvirt's integer types, without losing its sign or range. */
 typedef struct vg_integer {
     bool is_negative;
-    int64_t as_signed;   /* valid when is_negative or magnitude <= INT64_MAX */
-    uint64_t magnitude;  /* valid when !is_negative */
+    int64_t as_signed;  /* valid when is_negative or magnitude <= INT64_MAX */
+    uint64_t magnitude; /* valid when !is_negative */
 } vg_integer;
 
 static bool
@@ -46,15 +46,15 @@ vg_integer_from_param(const virTypedParameter *p, vg_integer *out)
         s = p->value.l;
         break;
     case VIR_TYPED_PARAM_UINT:
-        *out = (vg_integer){ false, p->value.ui, p->value.ui };
+        *out = (vg_integer){false, p->value.ui, p->value.ui};
         return true;
     case VIR_TYPED_PARAM_ULLONG:
-        *out = (vg_integer){ false, (int64_t)p->value.ul, p->value.ul };
+        *out = (vg_integer){false, (int64_t)p->value.ul, p->value.ul};
         return true;
     default:
         return false;
     }
-    *out = (vg_integer){ s < 0, s, s < 0 ? 0 : (uint64_t)s };
+    *out = (vg_integer){s < 0, s, s < 0 ? 0 : (uint64_t)s};
     return true;
 }
 
@@ -258,7 +258,7 @@ vg_repeated_element(const vg_fill_ctx *ctx, ProtobufCMessage *msg,
         protobuf_c_message_descriptor_get_field_by_name(elem_desc, vg_index_field);
     size_t *count = (size_t *)((char *)msg + f->quantifier_offset);
     ProtobufCMessage ***array = (ProtobufCMessage ***)((char *)msg + f->offset);
-    const vg_integer index_value = { false, (int64_t)index, index };
+    const vg_integer index_value = {false, (int64_t)index, index};
     ProtobufCMessage *elem;
 
     if (!index_field)
@@ -454,23 +454,23 @@ vg_unknown_field_of(const ProtobufCMessage *out)
 }
 
 int
-vg_typed_params_to_message(vg_arena *arena, const virTypedParameter *params,
-                           int n_params, const vg_enum_maps_ref *enums,
-                           ProtobufCMessage *out)
+vg_typed_params_to_message(vg_arena *arena, const virTypedParameter *params, int n_params,
+                           const vg_enum_maps_ref *enums, ProtobufCMessage *out)
 {
     const ProtobufCFieldDescriptor *unknown_field = vg_unknown_field_of(out);
-    const vg_fill_ctx ctx = { arena, enums };
+    const vg_fill_ctx ctx = {arena, enums};
     virTypedParameter *unknown;
     int n_unknown = 0;
 
     if (!unknown_field)
         return -1;
-    unknown = vg_arena_alloc(arena, sizeof(*unknown) * (n_params > 0 ? (size_t)n_params : 1));
+    unknown =
+        vg_arena_alloc(arena, sizeof(*unknown) * (n_params > 0 ? (size_t)n_params : 1));
     for (int i = 0; i < n_params; i++) {
         char buffer[VG_KEY_MAX];
         char *parts[VG_PARTS_MAX];
-        size_t n_parts = vg_key_split(params[i].field, buffer, sizeof(buffer), parts,
-                                      VG_PARTS_MAX);
+        size_t n_parts =
+            vg_key_split(params[i].field, buffer, sizeof(buffer), parts, VG_PARTS_MAX);
 
         if (n_parts == 0 || !vg_fill_parts(&ctx, out, parts, n_parts, &params[i])) {
             /* A shallow copy: vg_typed_params_to_proto copies the strings. */
@@ -480,10 +480,10 @@ vg_typed_params_to_message(vg_arena *arena, const virTypedParameter *params,
     if (n_unknown > 0) {
         char *base = (char *)out;
 
-        vg_typed_params_to_proto(arena, unknown, n_unknown,
-                                 (Virtgrpc__V1__TypedParameter ***)(base +
-                                                                    unknown_field->offset),
-                                 (size_t *)(base + unknown_field->quantifier_offset));
+        vg_typed_params_to_proto(
+            arena, unknown, n_unknown,
+            (Virtgrpc__V1__TypedParameter ***)(base + unknown_field->offset),
+            (size_t *)(base + unknown_field->quantifier_offset));
     }
     return n_unknown;
 }

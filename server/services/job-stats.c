@@ -8,7 +8,7 @@ int
 vg_job_stats_fill(vg_arena *arena, const virTypedParameter *params, int n_params,
                   Virtgrpc__V1__JobStats *out)
 {
-    const vg_enum_maps_ref enums = { vg_enum_maps, vg_enum_maps_count };
+    const vg_enum_maps_ref enums = {vg_enum_maps, vg_enum_maps_count};
 
     /* JobStats has its `unknown` field, so the mapper cannot refuse it. */
     return vg_typed_params_to_message(arena, params, n_params, &enums, &out->base);

@@ -24,7 +24,7 @@ vgh_job_service_get_domain_job_info(vg_call *call,
                                     const Virtgrpc__V1__GetDomainJobInfoRequest *request,
                                     Virtgrpc__V1__DomainJobStats *response)
 {
-    virDomainJobInfo info = { 0 };
+    virDomainJobInfo info = {0};
     Virtgrpc__V1__JobStats *stats;
     virDomainPtr domain;
 

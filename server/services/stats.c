@@ -36,7 +36,7 @@ vg_stats_domain(vg_arena *arena, virDomainPtr domain)
 static Virtgrpc__V1__DomainStats *
 vg_stats_from_record(vg_arena *arena, const virDomainStatsRecord *record)
 {
-    const vg_enum_maps_ref enums = { vg_enum_maps, vg_enum_maps_count };
+    const vg_enum_maps_ref enums = {vg_enum_maps, vg_enum_maps_count};
     Virtgrpc__V1__DomainStats *out = vg_arena_alloc(arena, sizeof(*out));
 
     virtgrpc__v1__domain_stats__init(out);
@@ -98,9 +98,9 @@ vg_stats_resolve(vg_call *call, Virtgrpc__V1__DomainRef *const *refs, size_t n_r
 }
 
 /* The request's `stats` and `flags` as libvirt bitmasks (both requests have them). */
-#define VG_STATS_SELECTION(call, request, stats_out, flags_out)                          \
-    vg_stats_selection((call), (const int *)(request)->stats, (request)->n_stats,        \
-                       (const int *)(request)->flags, (request)->n_flags, (stats_out),   \
+#define VG_STATS_SELECTION(call, request, stats_out, flags_out)                            \
+    vg_stats_selection((call), (const int *)(request)->stats, (request)->n_stats,          \
+                       (const int *)(request)->flags, (request)->n_flags, (stats_out),     \
                        (flags_out))
 
 static int
@@ -114,9 +114,9 @@ vg_stats_selection(vg_call *call, const int *stats, size_t n_stats, const int *f
 }
 
 int
-vgh_stats_service_get_all_domain_stats(vg_call *call,
-                                       const Virtgrpc__V1__GetAllDomainStatsRequest *request,
-                                       Virtgrpc__V1__GetAllDomainStatsResponse *response)
+vgh_stats_service_get_all_domain_stats(
+    vg_call *call, const Virtgrpc__V1__GetAllDomainStatsRequest *request,
+    Virtgrpc__V1__GetAllDomainStatsResponse *response)
 {
     unsigned int stats = 0;
     unsigned int flags = 0;

@@ -19,44 +19,59 @@
 #include "tests/support/server-test.h"
 #include "tests/support/stats-client.h"
 
-namespace virtgrpc::testing {
-namespace {
+namespace virtgrpc::testing
+{
+namespace
+{
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::UnorderedElementsAre;
 
 int64_t
-NanosOf(const google::protobuf::Timestamp &time) {
+NanosOf(const google::protobuf::Timestamp &time)
+{
     return time.seconds() * 1000000000LL + time.nanos();
 }
 
-class StatsTest : public ServerTest {
+class StatsTest : public ServerTest
+{
   protected:
     StatsTest() = default;
-    explicit StatsTest(VirtgrpcdProcess::Options options) : ServerTest(std::move(options)) {}
+    explicit StatsTest(VirtgrpcdProcess::Options options) : ServerTest(std::move(options))
+    {
+    }
 
-    void SetUp() override {
+    void
+    SetUp() override
+    {
         ServerTest::SetUp();
         if (HasFatalFailure())
             return;
         stats_ = std::make_unique<StatsClient>(channel());
     }
-    void TearDown() override {
+    void
+    TearDown() override
+    {
         stats_.reset();
         ServerTest::TearDown();
     }
 
-    v1::GetAllDomainStatsResponse GetAll(const v1::GetAllDomainStatsRequest &request) {
+    v1::GetAllDomainStatsResponse
+    GetAll(const v1::GetAllDomainStatsRequest &request)
+    {
         v1::GetAllDomainStatsResponse response;
         EXPECT_TRUE(Succeeded(stats_->GetAll(request, &response)));
         return response;
     }
 
-    void Suspend(const std::string &name) {
+    void
+    Suspend(const std::string &name)
+    {
         v1::Domain domain;
-        EXPECT_TRUE(Succeeded(domains_->SuspendDomain(
-            ContextWithDeadline().get(), RequestFor<v1::SuspendDomainRequest>(name), &domain)));
+        EXPECT_TRUE(Succeeded(
+            domains_->SuspendDomain(ContextWithDeadline().get(),
+                                    RequestFor<v1::SuspendDomainRequest>(name), &domain)));
     }
 
     std::unique_ptr<StatsClient> stats_;
@@ -64,7 +79,8 @@ class StatsTest : public ServerTest {
 
 // --- GetAllDomainStats ------------------------------------------------------------
 
-TEST_F(StatsTest, GetAllDomainStatsReportsEveryDomainWithItsState) {
+TEST_F(StatsTest, GetAllDomainStatsReportsEveryDomainWithItsState)
+{
     DefineDomain("idle");
 
     auto response = GetAll(StatsRequest<v1::GetAllDomainStatsRequest>({}));
@@ -90,7 +106,8 @@ TEST_F(StatsTest, GetAllDomainStatsReportsEveryDomainWithItsState) {
     EXPECT_EQ(test->unknown_size(), 0);
 }
 
-TEST_F(StatsTest, SuspendedDomainReportsPausedByUser) {
+TEST_F(StatsTest, SuspendedDomainReportsPausedByUser)
+{
     Suspend("test");
 
     auto response = GetAll(StatsRequest<v1::GetAllDomainStatsRequest>({"test"}));
@@ -100,7 +117,8 @@ TEST_F(StatsTest, SuspendedDomainReportsPausedByUser) {
     EXPECT_EQ(response.domains(0).state().reason(), 1) << "VIR_DOMAIN_PAUSED_USER";
 }
 
-TEST_F(StatsTest, ActiveFilterLeavesShutOffDomainsOut) {
+TEST_F(StatsTest, ActiveFilterLeavesShutOffDomainsOut)
+{
     DefineDomain("idle");
 
     auto active = GetAll(StatsRequest<v1::GetAllDomainStatsRequest>(
@@ -115,7 +133,8 @@ TEST_F(StatsTest, ActiveFilterLeavesShutOffDomainsOut) {
     EXPECT_THAT(StatsNames(both.domains()), UnorderedElementsAre("test", "idle"));
 }
 
-TEST_F(StatsTest, StateFiltersSelectPausedAndRunning) {
+TEST_F(StatsTest, StateFiltersSelectPausedAndRunning)
+{
     DefineRunningDomain("other");
     Suspend("test");
 
@@ -128,7 +147,8 @@ TEST_F(StatsTest, StateFiltersSelectPausedAndRunning) {
     EXPECT_THAT(StatsNames(running.domains()), ElementsAre("other"));
 }
 
-TEST_F(StatsTest, NamedDomainsAreReportedInTheirOrder) {
+TEST_F(StatsTest, NamedDomainsAreReportedInTheirOrder)
+{
     DefineDomain("idle");
     DefineDomain("spare");
 
@@ -137,7 +157,8 @@ TEST_F(StatsTest, NamedDomainsAreReportedInTheirOrder) {
     EXPECT_THAT(StatsNames(response.domains()), ElementsAre("spare", "test"));
 }
 
-TEST_F(StatsTest, StateGroupAloneIsStillReported) {
+TEST_F(StatsTest, StateGroupAloneIsStillReported)
+{
     auto response = GetAll(
         StatsRequest<v1::GetAllDomainStatsRequest>({"test"}, {v1::STATS_TYPE_STATE}));
 
@@ -145,7 +166,8 @@ TEST_F(StatsTest, StateGroupAloneIsStillReported) {
     EXPECT_TRUE(response.domains(0).has_state());
 }
 
-TEST_F(StatsTest, GroupTheDriverLacksIsLeftOutOrRefusedWhenEnforced) {
+TEST_F(StatsTest, GroupTheDriverLacksIsLeftOutOrRefusedWhenEnforced)
+{
     auto lenient = GetAll(
         StatsRequest<v1::GetAllDomainStatsRequest>({"test"}, {v1::STATS_TYPE_BALLOON}));
     ASSERT_EQ(lenient.domains_size(), 1);
@@ -161,17 +183,19 @@ TEST_F(StatsTest, GroupTheDriverLacksIsLeftOutOrRefusedWhenEnforced) {
                            "VIR_ERR_ARGUMENT_UNSUPPORTED"));
 }
 
-TEST_F(StatsTest, UnknownDomainIsNotFound) {
+TEST_F(StatsTest, UnknownDomainIsNotFound)
+{
     v1::GetAllDomainStatsResponse response;
-    grpc::Status status =
-        stats_->GetAll(StatsRequest<v1::GetAllDomainStatsRequest>({"test", "nope"}), &response);
+    grpc::Status status = stats_->GetAll(
+        StatsRequest<v1::GetAllDomainStatsRequest>({"test", "nope"}), &response);
 
     EXPECT_TRUE(FailedWith(status, grpc::StatusCode::NOT_FOUND, "VIR_ERR_NO_DOMAIN"));
     EXPECT_THAT(status.error_message(), HasSubstr("'nope'"));
     EXPECT_TRUE(ServerStillServes());
 }
 
-TEST_F(StatsTest, EmptyDomainReferenceIsInvalid) {
+TEST_F(StatsTest, EmptyDomainReferenceIsInvalid)
+{
     v1::GetAllDomainStatsRequest request;
     request.add_domains();
     v1::GetAllDomainStatsResponse response;
@@ -180,13 +204,16 @@ TEST_F(StatsTest, EmptyDomainReferenceIsInvalid) {
                            grpc::StatusCode::INVALID_ARGUMENT, "VIRTGRPC_INVALID_REQUEST"));
 }
 
-TEST_F(StatsTest, UnspecifiedGroupOrFlagIsInvalid) {
+TEST_F(StatsTest, UnspecifiedGroupOrFlagIsInvalid)
+{
     v1::GetAllDomainStatsResponse response;
     grpc::Status bad_group = stats_->GetAll(
-        StatsRequest<v1::GetAllDomainStatsRequest>({}, {v1::STATS_TYPE_UNSPECIFIED}), &response);
-    grpc::Status bad_flag = stats_->GetAll(
-        StatsRequest<v1::GetAllDomainStatsRequest>({}, {}, {v1::GET_ALL_STATS_FLAG_UNSPECIFIED}),
+        StatsRequest<v1::GetAllDomainStatsRequest>({}, {v1::STATS_TYPE_UNSPECIFIED}),
         &response);
+    grpc::Status bad_flag =
+        stats_->GetAll(StatsRequest<v1::GetAllDomainStatsRequest>(
+                           {}, {}, {v1::GET_ALL_STATS_FLAG_UNSPECIFIED}),
+                       &response);
 
     EXPECT_TRUE(FailedWith(bad_group, grpc::StatusCode::INVALID_ARGUMENT,
                            "VIRTGRPC_INVALID_REQUEST"));
@@ -200,13 +227,15 @@ TEST_F(StatsTest, UnspecifiedGroupOrFlagIsInvalid) {
 // --- WatchDomainStats -------------------------------------------------------------
 
 v1::WatchDomainStatsRequest
-WatchRequest(std::initializer_list<std::string> domains, uint32_t interval_ms) {
+WatchRequest(std::initializer_list<std::string> domains, uint32_t interval_ms)
+{
     auto request = StatsRequest<v1::WatchDomainStatsRequest>(domains);
     request.set_interval_ms(interval_ms);
     return request;
 }
 
-TEST_F(StatsTest, WatchRejectsIntervalsOutOfRange) {
+TEST_F(StatsTest, WatchRejectsIntervalsOutOfRange)
+{
     for (uint32_t interval : {0u, 99u, 3600001u}) {
         auto watch = stats_->OpenWatch(WatchRequest({}, interval));
         grpc::Status status = watch.Drain();
@@ -214,7 +243,8 @@ TEST_F(StatsTest, WatchRejectsIntervalsOutOfRange) {
         EXPECT_TRUE(FailedWith(status, grpc::StatusCode::INVALID_ARGUMENT,
                                "VIRTGRPC_INVALID_REQUEST"))
             << interval;
-        EXPECT_THAT(status.error_message(), HasSubstr("'interval_ms' is " + std::to_string(interval)));
+        EXPECT_THAT(status.error_message(),
+                    HasSubstr("'interval_ms' is " + std::to_string(interval)));
         EXPECT_THAT(status.error_message(), HasSubstr("100"));
         EXPECT_THAT(status.error_message(), HasSubstr("3600000"));
     }
@@ -223,7 +253,8 @@ TEST_F(StatsTest, WatchRejectsIntervalsOutOfRange) {
     EXPECT_TRUE(ServerStillServes());
 }
 
-TEST_F(StatsTest, WatchDeliversSamplesAtTheIntervalWithIncreasingTimestamps) {
+TEST_F(StatsTest, WatchDeliversSamplesAtTheIntervalWithIncreasingTimestamps)
+{
     constexpr uint32_t kIntervalMs = 200;
     auto watch = stats_->OpenWatch(WatchRequest({"test"}, kIntervalMs));
     std::vector<int64_t> times;
@@ -252,12 +283,14 @@ TEST_F(StatsTest, WatchDeliversSamplesAtTheIntervalWithIncreasingTimestamps) {
     EXPECT_TRUE(ServerStillServes());
 }
 
-TEST_F(StatsTest, WatchSeesAStateChangeInALaterSample) {
+TEST_F(StatsTest, WatchSeesAStateChangeInALaterSample)
+{
     auto watch = stats_->OpenWatch(WatchRequest({}, 100));
     v1::DomainStatsSample sample;
     ASSERT_TRUE(watch.reader->Read(&sample));
     ASSERT_NE(StatsFor(sample.domains(), "test"), nullptr);
-    EXPECT_EQ(StatsFor(sample.domains(), "test")->state().state(), v1::DOMAIN_STATE_RUNNING);
+    EXPECT_EQ(StatsFor(sample.domains(), "test")->state().state(),
+              v1::DOMAIN_STATE_RUNNING);
 
     Suspend("test");
     DefineDomain("late");
@@ -272,7 +305,8 @@ TEST_F(StatsTest, WatchSeesAStateChangeInALaterSample) {
     EXPECT_EQ(watch.End().error_code(), grpc::StatusCode::CANCELLED);
 }
 
-TEST_F(StatsTest, WatchOfAnUnknownDomainEndsNotFound) {
+TEST_F(StatsTest, WatchOfAnUnknownDomainEndsNotFound)
+{
     auto watch = stats_->OpenWatch(WatchRequest({"nope"}, 100));
     int n_read = 0;
     grpc::Status status = watch.Drain(&n_read);
@@ -282,7 +316,8 @@ TEST_F(StatsTest, WatchOfAnUnknownDomainEndsNotFound) {
     EXPECT_TRUE(ServerStillServes());
 }
 
-TEST_F(StatsTest, WatchOfADomainUndefinedMeanwhileLeavesItOutOfLaterSamples) {
+TEST_F(StatsTest, WatchOfADomainUndefinedMeanwhileLeavesItOutOfLaterSamples)
+{
     DefineDomain("brief");
     auto watch = stats_->OpenWatch(WatchRequest({"brief", "test"}, 100));
     v1::DomainStatsSample sample;
@@ -290,8 +325,9 @@ TEST_F(StatsTest, WatchOfADomainUndefinedMeanwhileLeavesItOutOfLaterSamples) {
     ASSERT_NE(StatsFor(sample.domains(), "brief"), nullptr);
 
     v1::Domain gone;
-    ASSERT_TRUE(Succeeded(domains_->UndefineDomain(
-        ContextWithDeadline().get(), RequestFor<v1::UndefineDomainRequest>("brief"), &gone)));
+    ASSERT_TRUE(Succeeded(
+        domains_->UndefineDomain(ContextWithDeadline().get(),
+                                 RequestFor<v1::UndefineDomainRequest>("brief"), &gone)));
 
     // libvirt skips a listed domain that no longer exists; the stream goes on.
     bool left_out = false;
@@ -302,7 +338,8 @@ TEST_F(StatsTest, WatchOfADomainUndefinedMeanwhileLeavesItOutOfLaterSamples) {
     EXPECT_EQ(watch.End().error_code(), grpc::StatusCode::CANCELLED);
 }
 
-TEST_F(StatsTest, ManyWatchersCancelledAtOnceLeaveTheServerServing) {
+TEST_F(StatsTest, ManyWatchersCancelledAtOnceLeaveTheServerServing)
+{
     std::vector<StatsClient::Watch> watches;
     for (int i = 0; i < 20; i++)
         watches.push_back(stats_->OpenWatch(WatchRequest({}, 100)));
@@ -319,12 +356,18 @@ TEST_F(StatsTest, ManyWatchersCancelledAtOnceLeaveTheServerServing) {
 // A server whose streams may hold 2 unsent messages, and a client channel that takes
 // little off the wire (no BDP window growth, 1 KiB look-ahead): a watcher that does not
 // read fills the server's queue within a few samples.
-class SlowWatcherTest : public StatsTest {
+class SlowWatcherTest : public StatsTest
+{
   protected:
     SlowWatcherTest()
-        : StatsTest(VirtgrpcdProcess::Options{"test:///default", {"--max-queued-messages=2"}}) {}
+        : StatsTest(
+              VirtgrpcdProcess::Options{"test:///default", {"--max-queued-messages=2"}})
+    {
+    }
 
-    std::unique_ptr<StatsClient> SlowClient() {
+    std::unique_ptr<StatsClient>
+    SlowClient()
+    {
         grpc::ChannelArguments args;
         args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
         args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 1024);
@@ -334,7 +377,9 @@ class SlowWatcherTest : public StatsTest {
         return std::make_unique<StatsClient>(channel_);
     }
 
-    void TearDown() override {
+    void
+    TearDown() override
+    {
         channel_.reset();
         StatsTest::TearDown();
     }
@@ -342,7 +387,8 @@ class SlowWatcherTest : public StatsTest {
     std::shared_ptr<grpc::Channel> channel_;
 };
 
-TEST_F(SlowWatcherTest, WatcherThatDoesNotReadIsCutOffWithResourceExhausted) {
+TEST_F(SlowWatcherTest, WatcherThatDoesNotReadIsCutOffWithResourceExhausted)
+{
     // Enough domains that each sample is a few KiB.
     for (int i = 0; i < 40; i++)
         DefineDomain("filler-" + std::to_string(i));
@@ -374,40 +420,46 @@ TEST_F(SlowWatcherTest, WatcherThatDoesNotReadIsCutOffWithResourceExhausted) {
 
 // --- JobService on the test driver ---------------------------------------------------
 
-TEST_F(StatsTest, JobCallsAreUnimplementedOnTheTestDriver) {
+TEST_F(StatsTest, JobCallsAreUnimplementedOnTheTestDriver)
+{
     v1::DomainJobStats response;
 
-    EXPECT_TRUE(FailedWith(stats_->JobInfo("test", &response), grpc::StatusCode::UNIMPLEMENTED,
-                           "VIR_ERR_NO_SUPPORT"));
+    EXPECT_TRUE(FailedWith(stats_->JobInfo("test", &response),
+                           grpc::StatusCode::UNIMPLEMENTED, "VIR_ERR_NO_SUPPORT"));
     EXPECT_TRUE(FailedWith(stats_->JobStats("test", {}, &response),
                            grpc::StatusCode::UNIMPLEMENTED, "VIR_ERR_NO_SUPPORT"));
-    EXPECT_TRUE(FailedWith(stats_->JobStats("test", {v1::JOB_STATS_FLAG_COMPLETED}, &response),
-                           grpc::StatusCode::UNIMPLEMENTED, "VIR_ERR_NO_SUPPORT"));
+    EXPECT_TRUE(
+        FailedWith(stats_->JobStats("test", {v1::JOB_STATS_FLAG_COMPLETED}, &response),
+                   grpc::StatusCode::UNIMPLEMENTED, "VIR_ERR_NO_SUPPORT"));
     EXPECT_TRUE(FailedWith(stats_->AbortJob("test"), grpc::StatusCode::UNIMPLEMENTED,
                            "VIR_ERR_NO_SUPPORT"));
-    EXPECT_EQ(StateOf("test").state(), v1::DOMAIN_STATE_RUNNING) << "nothing happened to it";
+    EXPECT_EQ(StateOf("test").state(), v1::DOMAIN_STATE_RUNNING)
+        << "nothing happened to it";
 }
 
-TEST_F(StatsTest, JobCallsOnAnUnknownDomainAreNotFound) {
+TEST_F(StatsTest, JobCallsOnAnUnknownDomainAreNotFound)
+{
     v1::DomainJobStats response;
 
     EXPECT_TRUE(FailedWith(stats_->JobInfo("nope", &response), grpc::StatusCode::NOT_FOUND,
                            "VIR_ERR_NO_DOMAIN"));
-    EXPECT_TRUE(FailedWith(stats_->JobStats("nope", {}, &response), grpc::StatusCode::NOT_FOUND,
-                           "VIR_ERR_NO_DOMAIN"));
+    EXPECT_TRUE(FailedWith(stats_->JobStats("nope", {}, &response),
+                           grpc::StatusCode::NOT_FOUND, "VIR_ERR_NO_DOMAIN"));
     EXPECT_TRUE(FailedWith(stats_->AbortJob("nope"), grpc::StatusCode::NOT_FOUND,
                            "VIR_ERR_NO_DOMAIN"));
 }
 
-TEST_F(StatsTest, JobCallsWithUnspecifiedFlagsAreInvalid) {
+TEST_F(StatsTest, JobCallsWithUnspecifiedFlagsAreInvalid)
+{
     v1::DomainJobStats response;
 
-    EXPECT_TRUE(FailedWith(stats_->JobStats("test", {v1::JOB_STATS_FLAG_UNSPECIFIED}, &response),
-                           grpc::StatusCode::INVALID_ARGUMENT, "VIRTGRPC_INVALID_REQUEST"));
+    EXPECT_TRUE(
+        FailedWith(stats_->JobStats("test", {v1::JOB_STATS_FLAG_UNSPECIFIED}, &response),
+                   grpc::StatusCode::INVALID_ARGUMENT, "VIRTGRPC_INVALID_REQUEST"));
     EXPECT_TRUE(FailedWith(stats_->AbortJob("test", {v1::ABORT_JOB_FLAG_UNSPECIFIED}),
                            grpc::StatusCode::INVALID_ARGUMENT, "VIRTGRPC_INVALID_REQUEST"));
     EXPECT_TRUE(ServerStillServes());
 }
 
-}  // namespace
-}  // namespace virtgrpc::testing
+} // namespace
+} // namespace virtgrpc::testing

@@ -21,8 +21,10 @@
 #include "tests/support/qemu-guest.h"
 #include "tests/support/stats-client.h"
 
-namespace virtgrpc::testing {
-namespace {
+namespace virtgrpc::testing
+{
+namespace
+{
 
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
@@ -33,27 +35,36 @@ constexpr std::chrono::milliseconds kDumpTimeout{120000};
 // One parameter as the test compares it.
 struct Value {
     int type = 0;
-    unsigned long long number = 0;  // integer types and booleans
+    unsigned long long number = 0; // integer types and booleans
     long long signed_number = 0;
     std::string text;
 };
 
 // libvirt's own answer, read from this process.
-class DirectLibvirt {
+class DirectLibvirt
+{
   public:
-    DirectLibvirt() { conn_ = virConnectOpen("qemu:///system"); }
-    ~DirectLibvirt() {
+    DirectLibvirt()
+    {
+        conn_ = virConnectOpen("qemu:///system");
+    }
+    ~DirectLibvirt()
+    {
         if (domain_)
             virDomainFree(domain_);
         if (conn_)
             virConnectClose(conn_);
     }
-    bool Open(const std::string &name) {
+    bool
+    Open(const std::string &name)
+    {
         return conn_ && (domain_ = virDomainLookupByName(conn_, name.c_str())) != nullptr;
     }
 
     // Every key of virDomainListGetStats for all groups.
-    std::map<std::string, Value> Stats(unsigned int groups = 0) {
+    std::map<std::string, Value>
+    Stats(unsigned int groups = 0)
+    {
         virDomainPtr list[] = {domain_, nullptr};
         virDomainStatsRecordPtr *records = nullptr;
         std::map<std::string, Value> out;
@@ -67,7 +78,9 @@ class DirectLibvirt {
     }
 
     // virDomainGetJobStats; `type` receives the job type.
-    std::map<std::string, Value> JobStats(unsigned int flags, int *type) {
+    std::map<std::string, Value>
+    JobStats(unsigned int flags, int *type)
+    {
         virTypedParameterPtr params = nullptr;
         int n = 0;
         std::map<std::string, Value> out;
@@ -79,26 +92,45 @@ class DirectLibvirt {
         return out;
     }
 
-    int JobInfoType() {
+    int
+    JobInfoType()
+    {
         virDomainJobInfo info{};
         EXPECT_EQ(virDomainGetJobInfo(domain_, &info), 0) << virGetLastErrorMessage();
         return info.type;
     }
 
   private:
-    static std::map<std::string, Value> ToMap(virTypedParameterPtr params, int n) {
+    static std::map<std::string, Value>
+    ToMap(virTypedParameterPtr params, int n)
+    {
         std::map<std::string, Value> out;
         for (int i = 0; i < n; i++) {
             Value v;
             v.type = params[i].type;
             switch (params[i].type) {
-            case VIR_TYPED_PARAM_INT: v.signed_number = params[i].value.i; v.number = params[i].value.i; break;
-            case VIR_TYPED_PARAM_UINT: v.number = params[i].value.ui; break;
-            case VIR_TYPED_PARAM_LLONG: v.signed_number = params[i].value.l; v.number = params[i].value.l; break;
-            case VIR_TYPED_PARAM_ULLONG: v.number = params[i].value.ul; break;
-            case VIR_TYPED_PARAM_BOOLEAN: v.number = params[i].value.b; break;
-            case VIR_TYPED_PARAM_STRING: v.text = params[i].value.s; break;
-            default: break;
+            case VIR_TYPED_PARAM_INT:
+                v.signed_number = params[i].value.i;
+                v.number = params[i].value.i;
+                break;
+            case VIR_TYPED_PARAM_UINT:
+                v.number = params[i].value.ui;
+                break;
+            case VIR_TYPED_PARAM_LLONG:
+                v.signed_number = params[i].value.l;
+                v.number = params[i].value.l;
+                break;
+            case VIR_TYPED_PARAM_ULLONG:
+                v.number = params[i].value.ul;
+                break;
+            case VIR_TYPED_PARAM_BOOLEAN:
+                v.number = params[i].value.b;
+                break;
+            case VIR_TYPED_PARAM_STRING:
+                v.text = params[i].value.s;
+                break;
+            default:
+                break;
             }
             out[params[i].field] = v;
         }
@@ -109,21 +141,28 @@ class DirectLibvirt {
     virDomainPtr domain_ = nullptr;
 };
 
-class StatsQemuTest : public DomainCalls<BootedQemuGuestTest> {
+class StatsQemuTest : public DomainCalls<BootedQemuGuestTest>
+{
   protected:
-    void SetUp() override {
+    void
+    SetUp() override
+    {
         BootedQemuGuestTest::SetUp();
         if (HasFatalFailure())
             return;
         stats_ = std::make_unique<StatsClient>(channel());
         ASSERT_TRUE(direct_.Open(name())) << virGetLastErrorMessage();
     }
-    void TearDown() override {
+    void
+    TearDown() override
+    {
         stats_.reset();
         BootedQemuGuestTest::TearDown();
     }
 
-    v1::DomainStats StatsOfGuest(std::initializer_list<v1::StatsType> groups = {}) {
+    v1::DomainStats
+    StatsOfGuest(std::initializer_list<v1::StatsType> groups = {})
+    {
         v1::GetAllDomainStatsResponse response;
         EXPECT_TRUE(Succeeded(stats_->GetAll(
             StatsRequest<v1::GetAllDomainStatsRequest>({name()}, groups), &response)));
@@ -136,18 +175,21 @@ class StatsQemuTest : public DomainCalls<BootedQemuGuestTest> {
 };
 
 uint64_t
-Number(std::map<std::string, Value> &keys, const std::string &key) {
+Number(std::map<std::string, Value> &keys, const std::string &key)
+{
     EXPECT_TRUE(keys.count(key)) << "libvirt did not report '" << key << "'";
     return keys[key].number;
 }
 
 std::string
-Text(std::map<std::string, Value> &keys, const std::string &key) {
+Text(std::map<std::string, Value> &keys, const std::string &key)
+{
     EXPECT_TRUE(keys.count(key)) << "libvirt did not report '" << key << "'";
     return keys[key].text;
 }
 
-TEST_F(StatsQemuTest, EveryGroupMatchesWhatLibvirtReportsForTheSameGuest) {
+TEST_F(StatsQemuTest, EveryGroupMatchesWhatLibvirtReportsForTheSameGuest)
+{
     auto direct = direct_.Stats();
     v1::DomainStats ours = StatsOfGuest();
 
@@ -212,8 +254,8 @@ TEST_F(StatsQemuTest, EveryGroupMatchesWhatLibvirtReportsForTheSameGuest) {
     std::string unknown_keys;
     for (const v1::TypedParameter &p : ours.unknown()) {
         unknown_keys += p.name() + " ";
-        for (const char *modelled : {"state.", "cpu.", "balloon.", "net.", "block.", "perf.",
-                                     "iothread.", "memory.", "dirtyrate."})
+        for (const char *modelled : {"state.", "cpu.", "balloon.", "net.", "block.",
+                                     "perf.", "iothread.", "memory.", "dirtyrate."})
             EXPECT_THAT(p.name(), ::testing::Not(StartsWith(modelled)))
                 << "a key of a modelled group was not typed";
     }
@@ -223,7 +265,8 @@ TEST_F(StatsQemuTest, EveryGroupMatchesWhatLibvirtReportsForTheSameGuest) {
     EXPECT_GT(n_typed, 20u);
 }
 
-TEST_F(StatsQemuTest, OnlyTheAskedGroupsAreReported) {
+TEST_F(StatsQemuTest, OnlyTheAskedGroupsAreReported)
+{
     v1::DomainStats ours = StatsOfGuest({v1::STATS_TYPE_BALLOON, v1::STATS_TYPE_BLOCK});
 
     EXPECT_TRUE(ours.has_balloon());
@@ -234,7 +277,8 @@ TEST_F(StatsQemuTest, OnlyTheAskedGroupsAreReported) {
     EXPECT_EQ(ours.net_size(), 0);
 }
 
-TEST_F(StatsQemuTest, BackingFlagReportsTheOverlaysBackingImage) {
+TEST_F(StatsQemuTest, BackingFlagReportsTheOverlaysBackingImage)
+{
     v1::GetAllDomainStatsResponse response;
     ASSERT_TRUE(Succeeded(stats_->GetAll(
         StatsRequest<v1::GetAllDomainStatsRequest>({name()}, {v1::STATS_TYPE_BLOCK},
@@ -258,8 +302,10 @@ TEST_F(StatsQemuTest, BackingFlagReportsTheOverlaysBackingImage) {
     EXPECT_TRUE(backing_seen);
 }
 
-TEST_F(StatsQemuTest, WatchSamplesShowGrowingCpuTime) {
-    auto request = StatsRequest<v1::WatchDomainStatsRequest>({name()}, {v1::STATS_TYPE_CPU_TOTAL});
+TEST_F(StatsQemuTest, WatchSamplesShowGrowingCpuTime)
+{
+    auto request =
+        StatsRequest<v1::WatchDomainStatsRequest>({name()}, {v1::STATS_TYPE_CPU_TOTAL});
     request.set_interval_ms(500);
     auto watch = stats_->OpenWatch(request, std::chrono::seconds(60));
 
@@ -277,7 +323,8 @@ TEST_F(StatsQemuTest, WatchSamplesShowGrowingCpuTime) {
     EXPECT_EQ(watch.End().error_code(), grpc::StatusCode::CANCELLED);
 }
 
-TEST_F(StatsQemuTest, IdleGuestHasNoJobAndNothingToAbort) {
+TEST_F(StatsQemuTest, IdleGuestHasNoJobAndNothingToAbort)
+{
     v1::DomainJobStats info;
     ASSERT_TRUE(Succeeded(stats_->JobInfo(name(), &info)));
     EXPECT_EQ(info.domain().name(), name());
@@ -291,24 +338,25 @@ TEST_F(StatsQemuTest, IdleGuestHasNoJobAndNothingToAbort) {
 
     EXPECT_TRUE(FailedWith(stats_->AbortJob(name()), grpc::StatusCode::FAILED_PRECONDITION,
                            "VIR_ERR_OPERATION_INVALID"));
-    EXPECT_TRUE(WaitForState(v1::DOMAIN_STATE_RUNNING, kCallTimeout)) << "the guest runs on";
+    EXPECT_TRUE(WaitForState(v1::DOMAIN_STATE_RUNNING, kCallTimeout))
+        << "the guest runs on";
 }
 
-TEST_F(StatsQemuTest, CoreDumpLeavesTypedCompletedJobStatsEqualToLibvirts) {
+TEST_F(StatsQemuTest, CoreDumpLeavesTypedCompletedJobStatsEqualToLibvirts)
+{
     v1::CoreDumpDomainRequest dump;
     *dump.mutable_domain() = ref();
     dump.set_path(std::string(kGuestFilesRoot) + "/" + name() + "/guest.core");
     v1::Domain dumped;
-    ASSERT_TRUE(Succeeded(Call(&v1::DomainService::Stub::CoreDumpDomain, dump, &dumped,
-                               kDumpTimeout)));
+    ASSERT_TRUE(Succeeded(
+        Call(&v1::DomainService::Stub::CoreDumpDomain, dump, &dumped, kDumpTimeout)));
 
     v1::DomainJobStats ours;
     ASSERT_TRUE(Succeeded(stats_->JobStats(
         name(), {v1::JOB_STATS_FLAG_COMPLETED, v1::JOB_STATS_FLAG_KEEP_COMPLETED}, &ours)));
     int direct_type = -1;
-    auto direct = direct_.JobStats(VIR_DOMAIN_JOB_STATS_COMPLETED |
-                                       VIR_DOMAIN_JOB_STATS_KEEP_COMPLETED,
-                                   &direct_type);
+    auto direct = direct_.JobStats(
+        VIR_DOMAIN_JOB_STATS_COMPLETED | VIR_DOMAIN_JOB_STATS_KEEP_COMPLETED, &direct_type);
 
     const v1::JobStats &job = ours.stats();
     EXPECT_EQ(job.type(), v1::JOB_TYPE_COMPLETED);
@@ -349,7 +397,8 @@ TEST_F(StatsQemuTest, CoreDumpLeavesTypedCompletedJobStatsEqualToLibvirts) {
     reflection->ListFields(job, &set_fields);
     for (const auto *field : set_fields) {
         if (field->name() != "type")
-            EXPECT_TRUE(direct.count(field->name())) << field->name() << " set, not reported";
+            EXPECT_TRUE(direct.count(field->name()))
+                << field->name() << " set, not reported";
     }
     // Every key libvirt reported is typed or kept.
     EXPECT_EQ(job.unknown_size(), 0) << (job.unknown_size() ? job.unknown(0).name() : "");
@@ -360,12 +409,14 @@ TEST_F(StatsQemuTest, CoreDumpLeavesTypedCompletedJobStatsEqualToLibvirts) {
 
     // Without KEEP_COMPLETED the read consumes them.
     v1::DomainJobStats consumed;
-    ASSERT_TRUE(Succeeded(stats_->JobStats(name(), {v1::JOB_STATS_FLAG_COMPLETED}, &consumed)));
+    ASSERT_TRUE(
+        Succeeded(stats_->JobStats(name(), {v1::JOB_STATS_FLAG_COMPLETED}, &consumed)));
     EXPECT_EQ(consumed.stats().type(), v1::JOB_TYPE_COMPLETED);
     v1::DomainJobStats after;
-    ASSERT_TRUE(Succeeded(stats_->JobStats(name(), {v1::JOB_STATS_FLAG_COMPLETED}, &after)));
+    ASSERT_TRUE(
+        Succeeded(stats_->JobStats(name(), {v1::JOB_STATS_FLAG_COMPLETED}, &after)));
     EXPECT_EQ(after.stats().type(), v1::JOB_TYPE_NONE);
 }
 
-}  // namespace
-}  // namespace virtgrpc::testing
+} // namespace
+} // namespace virtgrpc::testing

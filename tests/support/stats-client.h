@@ -14,14 +14,17 @@
 #include "virtgrpc/v1/jobs.grpc.pb.h"
 #include "virtgrpc/v1/stats.grpc.pb.h"
 
-namespace virtgrpc::testing {
+namespace virtgrpc::testing
+{
 
 // A GetAllDomainStats / WatchDomainStats request: the named domains (none: all), groups
 // and flags.
 template <typename Request>
-Request StatsRequest(std::initializer_list<std::string> domains,
-                     std::initializer_list<v1::StatsType> stats = {},
-                     std::initializer_list<v1::GetAllStatsFlag> flags = {}) {
+Request
+StatsRequest(std::initializer_list<std::string> domains,
+             std::initializer_list<v1::StatsType> stats = {},
+             std::initializer_list<v1::GetAllStatsFlag> flags = {})
+{
     Request request;
     for (const std::string &name : domains)
         *request.add_domains() = RefByName(name);
@@ -35,7 +38,8 @@ Request StatsRequest(std::initializer_list<std::string> domains,
 // The entry for `name` in a list of DomainStats, or nullptr.
 inline const v1::DomainStats *
 StatsFor(const google::protobuf::RepeatedPtrField<v1::DomainStats> &list,
-         const std::string &name) {
+         const std::string &name)
+{
     for (const v1::DomainStats &stats : list) {
         if (stats.domain().name() == name)
             return &stats;
@@ -45,20 +49,27 @@ StatsFor(const google::protobuf::RepeatedPtrField<v1::DomainStats> &list,
 
 // The domain names of a list of DomainStats, in order.
 inline std::vector<std::string>
-StatsNames(const google::protobuf::RepeatedPtrField<v1::DomainStats> &list) {
+StatsNames(const google::protobuf::RepeatedPtrField<v1::DomainStats> &list)
+{
     std::vector<std::string> names;
     for (const v1::DomainStats &stats : list)
         names.push_back(stats.domain().name());
     return names;
 }
 
-class StatsClient {
+class StatsClient
+{
   public:
     explicit StatsClient(const std::shared_ptr<grpc::Channel> &channel)
-        : stats_(v1::StatsService::NewStub(channel)), jobs_(v1::JobService::NewStub(channel)) {}
+        : stats_(v1::StatsService::NewStub(channel)),
+          jobs_(v1::JobService::NewStub(channel))
+    {
+    }
 
-    grpc::Status GetAll(const v1::GetAllDomainStatsRequest &request,
-                        v1::GetAllDomainStatsResponse *response) {
+    grpc::Status
+    GetAll(const v1::GetAllDomainStatsRequest &request,
+           v1::GetAllDomainStatsResponse *response)
+    {
         return stats_->GetAllDomainStats(ContextWithDeadline().get(), request, response);
     }
 
@@ -68,7 +79,9 @@ class StatsClient {
         std::unique_ptr<grpc::ClientReader<v1::DomainStatsSample>> reader;
 
         // Cancels the call if still open and returns how it ended.
-        grpc::Status End() {
+        grpc::Status
+        End()
+        {
             context->TryCancel();
             v1::DomainStatsSample ignored;
             while (reader->Read(&ignored)) {
@@ -76,7 +89,9 @@ class StatsClient {
             return reader->Finish();
         }
         // Reads what is left and returns the status the server ended the stream with.
-        grpc::Status Drain(int *n_read = nullptr) {
+        grpc::Status
+        Drain(int *n_read = nullptr)
+        {
             v1::DomainStatsSample ignored;
             int n = 0;
             while (reader->Read(&ignored))
@@ -87,23 +102,28 @@ class StatsClient {
         }
     };
 
-    Watch OpenWatch(const v1::WatchDomainStatsRequest &request,
-                    std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+    Watch
+    OpenWatch(const v1::WatchDomainStatsRequest &request,
+              std::chrono::milliseconds timeout = std::chrono::seconds(30))
+    {
         Watch watch;
         watch.context = ContextWithDeadline(timeout);
         watch.reader = stats_->WatchDomainStats(watch.context.get(), request);
         return watch;
     }
 
-    grpc::Status JobInfo(const std::string &domain, v1::DomainJobStats *response) {
+    grpc::Status
+    JobInfo(const std::string &domain, v1::DomainJobStats *response)
+    {
         v1::GetDomainJobInfoRequest request;
         *request.mutable_domain() = RefByName(domain);
         return jobs_->GetDomainJobInfo(ContextWithDeadline().get(), request, response);
     }
 
-    grpc::Status JobStats(const std::string &domain,
-                          std::initializer_list<v1::JobStatsFlag> flags,
-                          v1::DomainJobStats *response) {
+    grpc::Status
+    JobStats(const std::string &domain, std::initializer_list<v1::JobStatsFlag> flags,
+             v1::DomainJobStats *response)
+    {
         v1::GetDomainJobStatsRequest request;
         *request.mutable_domain() = RefByName(domain);
         for (v1::JobStatsFlag f : flags)
@@ -111,8 +131,9 @@ class StatsClient {
         return jobs_->GetDomainJobStats(ContextWithDeadline().get(), request, response);
     }
 
-    grpc::Status AbortJob(const std::string &domain,
-                          std::initializer_list<v1::AbortJobFlag> flags = {}) {
+    grpc::Status
+    AbortJob(const std::string &domain, std::initializer_list<v1::AbortJobFlag> flags = {})
+    {
         v1::AbortDomainJobRequest request;
         *request.mutable_domain() = RefByName(domain);
         for (v1::AbortJobFlag f : flags)
@@ -126,4 +147,4 @@ class StatsClient {
     std::unique_ptr<v1::JobService::Stub> jobs_;
 };
 
-}  // namespace virtgrpc::testing
+} // namespace virtgrpc::testing

@@ -15,52 +15,83 @@ extern "C" {
 #include "virtgrpc/v1/stats.pb-c.h"
 }
 
-namespace {
+namespace
+{
 
-class TypedParamsMessageTest : public ::testing::Test {
+class TypedParamsMessageTest : public ::testing::Test
+{
   protected:
-    static void SetUpTestSuite() { ASSERT_EQ(virInitialize(), 0); }
-    void SetUp() override {
+    static void
+    SetUpTestSuite()
+    {
+        ASSERT_EQ(virInitialize(), 0);
+    }
+    void
+    SetUp() override
+    {
         vg_arena_init(&arena_, nullptr, 0);
         virtgrpc__v1__domain_stats__init(&stats_);
         virtgrpc__v1__job_stats__init(&job_);
     }
-    void TearDown() override {
+    void
+    TearDown() override
+    {
         vg_arena_release(&arena_);
         virTypedParamsFree(params_, n_params_);
     }
 
-    void AddULLong(const char *key, unsigned long long v) {
+    void
+    AddULLong(const char *key, unsigned long long v)
+    {
         ASSERT_EQ(virTypedParamsAddULLong(&params_, &n_params_, &max_, key, v), 0) << key;
     }
-    void AddUInt(const char *key, unsigned int v) {
+    void
+    AddUInt(const char *key, unsigned int v)
+    {
         ASSERT_EQ(virTypedParamsAddUInt(&params_, &n_params_, &max_, key, v), 0) << key;
     }
-    void AddInt(const char *key, int v) {
+    void
+    AddInt(const char *key, int v)
+    {
         ASSERT_EQ(virTypedParamsAddInt(&params_, &n_params_, &max_, key, v), 0) << key;
     }
-    void AddLLong(const char *key, long long v) {
+    void
+    AddLLong(const char *key, long long v)
+    {
         ASSERT_EQ(virTypedParamsAddLLong(&params_, &n_params_, &max_, key, v), 0) << key;
     }
-    void AddString(const char *key, const char *v) {
+    void
+    AddString(const char *key, const char *v)
+    {
         ASSERT_EQ(virTypedParamsAddString(&params_, &n_params_, &max_, key, v), 0) << key;
     }
-    void AddBoolean(const char *key, bool v) {
+    void
+    AddBoolean(const char *key, bool v)
+    {
         ASSERT_EQ(virTypedParamsAddBoolean(&params_, &n_params_, &max_, key, v), 0) << key;
     }
-    void AddDouble(const char *key, double v) {
+    void
+    AddDouble(const char *key, double v)
+    {
         ASSERT_EQ(virTypedParamsAddDouble(&params_, &n_params_, &max_, key, v), 0) << key;
     }
 
-    int Fill(ProtobufCMessage *out) {
-        const vg_enum_maps_ref enums = { vg_enum_maps, vg_enum_maps_count };
+    int
+    Fill(ProtobufCMessage *out)
+    {
+        const vg_enum_maps_ref enums = {vg_enum_maps, vg_enum_maps_count};
         return vg_typed_params_to_message(&arena_, params_, n_params_, &enums, out);
     }
-    int FillStats() { return Fill(&stats_.base); }
+    int
+    FillStats()
+    {
+        return Fill(&stats_.base);
+    }
 
     // The unknown entry called `name`, or nullptr.
     static const Virtgrpc__V1__TypedParameter *
-    Unknown(Virtgrpc__V1__TypedParameter **list, size_t n, const std::string &name) {
+    Unknown(Virtgrpc__V1__TypedParameter **list, size_t n, const std::string &name)
+    {
         for (size_t i = 0; i < n; i++) {
             if (name == list[i]->name)
                 return list[i];
@@ -76,7 +107,8 @@ class TypedParamsMessageTest : public ::testing::Test {
     Virtgrpc__V1__JobStats job_;
 };
 
-TEST_F(TypedParamsMessageTest, FlatGroupKeysLandInTheirSubmessage) {
+TEST_F(TypedParamsMessageTest, FlatGroupKeysLandInTheirSubmessage)
+{
     AddInt("state.state", VIR_DOMAIN_PAUSED);
     AddInt("state.reason", VIR_DOMAIN_PAUSED_USER);
     AddULLong("cpu.time", 123456789ULL);
@@ -105,7 +137,8 @@ TEST_F(TypedParamsMessageTest, FlatGroupKeysLandInTheirSubmessage) {
     EXPECT_EQ(stats_.n_unknown, 0u);
 }
 
-TEST_F(TypedParamsMessageTest, IndexedKeysBuildOneElementPerIndex) {
+TEST_F(TypedParamsMessageTest, IndexedKeysBuildOneElementPerIndex)
+{
     AddUInt("vcpu.current", 2);
     AddUInt("vcpu.maximum", 4);
     AddInt("vcpu.3.state", VIR_VCPU_RUNNING);
@@ -133,7 +166,8 @@ TEST_F(TypedParamsMessageTest, IndexedKeysBuildOneElementPerIndex) {
     EXPECT_EQ(stats_.vcpu->vcpus[1]->state, VIRTGRPC__V1__VCPU_STATE__VCPU_STATE_OFFLINE);
     EXPECT_FALSE(stats_.vcpu->vcpus[1]->has_time);
 
-    EXPECT_TRUE(stats_.has_net_count) << "'net.count' is the field net_count, not an element";
+    EXPECT_TRUE(stats_.has_net_count)
+        << "'net.count' is the field net_count, not an element";
     EXPECT_EQ(stats_.net_count, 2u);
     ASSERT_EQ(stats_.n_net, 2u);
     EXPECT_EQ(stats_.net[0]->index, 0u);
@@ -146,7 +180,8 @@ TEST_F(TypedParamsMessageTest, IndexedKeysBuildOneElementPerIndex) {
     EXPECT_EQ(stats_.net[1]->rx_bytes, 999u);
 }
 
-TEST_F(TypedParamsMessageTest, CamelCaseKeysAndBackingChains) {
+TEST_F(TypedParamsMessageTest, CamelCaseKeysAndBackingChains)
+{
     AddUInt("block.count", 2);
     AddString("block.0.name", "vda");
     AddUInt("block.0.backingIndex", 0);
@@ -167,7 +202,8 @@ TEST_F(TypedParamsMessageTest, CamelCaseKeysAndBackingChains) {
     EXPECT_EQ(stats_.block[1]->rd_reqs, 12u);
 }
 
-TEST_F(TypedParamsMessageTest, ManyElementsGrowTheArray) {
+TEST_F(TypedParamsMessageTest, ManyElementsGrowTheArray)
+{
     for (int i = 0; i < 37; i++) {
         std::string key = "block." + std::to_string(i) + ".wr.bytes";
         AddULLong(key.c_str(), 100 + i);
@@ -180,7 +216,8 @@ TEST_F(TypedParamsMessageTest, ManyElementsGrowTheArray) {
     }
 }
 
-TEST_F(TypedParamsMessageTest, NestedIndexedGroups) {
+TEST_F(TypedParamsMessageTest, NestedIndexedGroups)
+{
     AddUInt("cpu.cache.monitor.count", 1);
     AddString("cpu.cache.monitor.0.name", "mon0");
     AddUInt("cpu.cache.monitor.0.bank.count", 2);
@@ -221,26 +258,28 @@ TEST_F(TypedParamsMessageTest, NestedIndexedGroups) {
     EXPECT_EQ(stats_.iothread[0]->poll_grow, 2u);
 }
 
-TEST_F(TypedParamsMessageTest, UnknownKeysAreKeptWithFullNameAndType) {
+TEST_F(TypedParamsMessageTest, UnknownKeysAreKeptWithFullNameAndType)
+{
     AddULLong("cpu.time", 1);
-    AddULLong("vm.max_mmu_page_hash_collisions", 3);  // a group without a message
-    AddULLong("cpu.brand_new_counter", 4);            // a group without this field
-    AddULLong("net.0.rx.brand_new", 5);               // an indexed group without it
-    AddULLong("vcpu.2.exits", 6);                     // QEMU's extra vCPU stats
-    AddString("balloon.current", "not a number");     // known key, unexpected type
-    AddLLong("block.0.capacity", -1);                 // a negative value, unsigned field
-    AddDouble("state.state", 1.5);                    // a double where an enum is
+    AddULLong("vm.max_mmu_page_hash_collisions", 3); // a group without a message
+    AddULLong("cpu.brand_new_counter", 4);           // a group without this field
+    AddULLong("net.0.rx.brand_new", 5);              // an indexed group without it
+    AddULLong("vcpu.2.exits", 6);                    // QEMU's extra vCPU stats
+    AddString("balloon.current", "not a number");    // known key, unexpected type
+    AddLLong("block.0.capacity", -1);                // a negative value, unsigned field
+    AddDouble("state.state", 1.5);                   // a double where an enum is
     AddInt("state.reason", 2);
-    AddInt("state.reason", 3);                        // a repeated key: the first wins
-    AddInt("vcpu.0.state", 99);                       // an enum value this build lacks
+    AddInt("state.reason", 3);  // a repeated key: the first wins
+    AddInt("vcpu.0.state", 99); // an enum value this build lacks
 
     int n_unknown = FillStats();
 
     ASSERT_EQ(n_unknown, 9);
     ASSERT_EQ(stats_.n_unknown, 9u);
     const Virtgrpc__V1__TypedParameter *p;
-    ASSERT_NE(p = Unknown(stats_.unknown, stats_.n_unknown, "vm.max_mmu_page_hash_collisions"),
-              nullptr);
+    ASSERT_NE(
+        p = Unknown(stats_.unknown, stats_.n_unknown, "vm.max_mmu_page_hash_collisions"),
+        nullptr);
     EXPECT_EQ(p->value_case, VIRTGRPC__V1__TYPED_PARAMETER__VALUE_UINT64_VALUE);
     EXPECT_EQ(p->uint64_value, 3u);
     EXPECT_NE(Unknown(stats_.unknown, stats_.n_unknown, "cpu.brand_new_counter"), nullptr);
@@ -262,13 +301,14 @@ TEST_F(TypedParamsMessageTest, UnknownKeysAreKeptWithFullNameAndType) {
     EXPECT_FALSE(stats_.block[0]->has_capacity);
 }
 
-TEST_F(TypedParamsMessageTest, MalformedKeysAreKeptNotMisplaced) {
-    AddULLong("net..rx.bytes", 1);  // empty part
-    AddULLong("net.x.rx.bytes", 2); // no index after a repeated group
-    AddULLong("net.1", 3);          // an index with nothing after it
-    AddULLong("cpu", 4);            // a group name alone
-    AddULLong("net.0.index", 5);    // `index` is never set from a key
-    AddULLong("unknown", 6);        // nor the unknown list
+TEST_F(TypedParamsMessageTest, MalformedKeysAreKeptNotMisplaced)
+{
+    AddULLong("net..rx.bytes", 1);            // empty part
+    AddULLong("net.x.rx.bytes", 2);           // no index after a repeated group
+    AddULLong("net.1", 3);                    // an index with nothing after it
+    AddULLong("cpu", 4);                      // a group name alone
+    AddULLong("net.0.index", 5);              // `index` is never set from a key
+    AddULLong("unknown", 6);                  // nor the unknown list
     AddULLong("net.99999999999.rx.bytes", 7); // index beyond 32 bits
 
     EXPECT_EQ(FillStats(), 7);
@@ -278,7 +318,8 @@ TEST_F(TypedParamsMessageTest, MalformedKeysAreKeptNotMisplaced) {
         EXPECT_FALSE(stats_.net[i]->has_rx_bytes);
 }
 
-TEST_F(TypedParamsMessageTest, JobStatsKeysAndOperationEnum) {
+TEST_F(TypedParamsMessageTest, JobStatsKeysAndOperationEnum)
+{
     AddInt(VIR_DOMAIN_JOB_OPERATION, VIR_DOMAIN_JOB_OPERATION_SAVE);
     AddULLong(VIR_DOMAIN_JOB_TIME_ELAPSED, 1500);
     AddULLong(VIR_DOMAIN_JOB_MEMORY_TOTAL, 1ULL << 32);
@@ -311,9 +352,10 @@ TEST_F(TypedParamsMessageTest, JobStatsKeysAndOperationEnum) {
     EXPECT_EQ(job_.unknown[0]->uint64_value, 9u);
 }
 
-TEST_F(TypedParamsMessageTest, IntegerWidthsConvertWhenTheValueFits) {
-    AddUInt(VIR_DOMAIN_JOB_TIME_ELAPSED, 5);        // uint into uint64
-    AddLLong(VIR_DOMAIN_JOB_DOWNTIME, 6);           // non-negative llong into uint64
+TEST_F(TypedParamsMessageTest, IntegerWidthsConvertWhenTheValueFits)
+{
+    AddUInt(VIR_DOMAIN_JOB_TIME_ELAPSED, 5); // uint into uint64
+    AddLLong(VIR_DOMAIN_JOB_DOWNTIME, 6);    // non-negative llong into uint64
     AddULLong(VIR_DOMAIN_JOB_AUTO_CONVERGE_THROTTLE, 1ULL << 40); // too big for int32
 
     ASSERT_EQ(Fill(&job_.base), 1);
@@ -323,17 +365,19 @@ TEST_F(TypedParamsMessageTest, IntegerWidthsConvertWhenTheValueFits) {
     EXPECT_STREQ(job_.unknown[0]->name, VIR_DOMAIN_JOB_AUTO_CONVERGE_THROTTLE);
 }
 
-TEST_F(TypedParamsMessageTest, MessageWithoutUnknownFieldIsRefused) {
+TEST_F(TypedParamsMessageTest, MessageWithoutUnknownFieldIsRefused)
+{
     Virtgrpc__V1__StateStats state = VIRTGRPC__V1__STATE_STATS__INIT;
     AddInt("state", 1);
     EXPECT_EQ(Fill(&state.base), -1);
     EXPECT_FALSE(state.has_state) << "nothing filled";
 }
 
-TEST_F(TypedParamsMessageTest, EmptyInputFillsNothing) {
+TEST_F(TypedParamsMessageTest, EmptyInputFillsNothing)
+{
     EXPECT_EQ(FillStats(), 0);
     EXPECT_EQ(stats_.state, nullptr);
     EXPECT_EQ(stats_.n_unknown, 0u);
 }
 
-}  // namespace
+} // namespace
