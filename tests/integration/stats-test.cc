@@ -157,6 +157,16 @@ TEST_F(StatsTest, NamedDomainsAreReportedInTheirOrder)
     EXPECT_THAT(StatsNames(response.domains()), ElementsAre("spare", "test"));
 }
 
+TEST_F(StatsTest, FiltersAlsoApplyToNamedDomains)
+{
+    DefineDomain("idle");
+
+    auto response = GetAll(StatsRequest<v1::GetAllDomainStatsRequest>(
+        {"idle", "test"}, {}, {v1::GET_ALL_STATS_FLAG_ACTIVE}));
+
+    EXPECT_THAT(StatsNames(response.domains()), ElementsAre("test"));
+}
+
 TEST_F(StatsTest, StateGroupAloneIsStillReported)
 {
     auto response = GetAll(
