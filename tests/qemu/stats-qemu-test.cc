@@ -5,11 +5,20 @@
 // interface names, paths and capacities), counters must not go backwards between the
 // direct read and virtgrpcd's later one, and every key libvirt reports for a group the
 // proto models must arrive typed (not in `unknown`). Jobs: an idle guest has none
-// (NONE), AbortDomainJob then fails FAILED_PRECONDITION, and a core dump leaves typed
-// completed-job statistics equal to libvirt's.
+// (NONE), AbortDomainJob then fails FAILED_PRECONDITION; a core dump leaves typed
+// completed-job statistics equal to libvirt's; a dump held up by an unread FIFO is seen
+// running (UNBOUNDED) and is aborted.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gmock/gmock.h>
@@ -416,6 +425,74 @@ TEST_F(StatsQemuTest, CoreDumpLeavesTypedCompletedJobStatsEqualToLibvirts)
     ASSERT_TRUE(
         Succeeded(stats_->JobStats(name(), {v1::JOB_STATS_FLAG_COMPLETED}, &after)));
     EXPECT_EQ(after.stats().type(), v1::JOB_TYPE_NONE);
+}
+
+// A core dump into a FIFO that the test does not read stays a running job (QEMU
+// blocks once the pipe is full) until it is aborted: GetDomainJobInfo sees it, the
+// abort ends it, the dump fails ABORTED and the completed-job statistics agree with
+// libvirt's (not COMPLETED). The test drains the FIFO after the abort so that QEMU's
+// blocked write returns and sees the cancel.
+TEST_F(StatsQemuTest, RunningDumpShowsAsAJobAndAbortStopsIt)
+{
+    std::string fifo = std::string(kGuestFilesRoot) + "/" + name() + "/dump.fifo";
+    ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0) << strerror(errno);
+    // Open the read end first (non-blocking), so that libvirt's open for writing does
+    // not wait for a reader.
+    int reader = open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
+    ASSERT_GE(reader, 0) << strerror(errno);
+
+    v1::CoreDumpDomainRequest dump;
+    *dump.mutable_domain() = ref();
+    dump.set_path(fifo);
+    grpc::Status dump_status;
+    std::atomic<bool> dump_ended{false};
+    std::thread dumper([&] {
+        v1::Domain dumped;
+        dump_status =
+            Call(&v1::DomainService::Stub::CoreDumpDomain, dump, &dumped, kDumpTimeout);
+        dump_ended = true;
+    });
+
+    v1::DomainJobStats running;
+    bool seen = WaitUntil(
+        [&] {
+            return stats_->JobInfo(name(), &running).ok() &&
+                   running.stats().type() == v1::JOB_TYPE_UNBOUNDED;
+        },
+        std::chrono::seconds(30));
+    grpc::Status abort_status = stats_->AbortJob(name());
+    // Unblock QEMU: read (and drop) whatever it writes until the dump call returns.
+    char buffer[65536];
+    while (!dump_ended) {
+        if (read(reader, buffer, sizeof(buffer)) <= 0)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    dumper.join();
+    close(reader);
+
+    ASSERT_TRUE(seen) << "GetDomainJobInfo never saw the dump running: "
+                      << running.DebugString();
+    EXPECT_TRUE(running.stats().has_time_elapsed());
+    EXPECT_TRUE(running.stats().has_data_total());
+    EXPECT_FALSE(running.stats().has_time_remaining()) << "an unbounded job";
+    EXPECT_TRUE(Succeeded(abort_status));
+    EXPECT_EQ(dump_status.error_code(), grpc::StatusCode::ABORTED) << Describe(dump_status);
+
+    // What libvirt keeps of an aborted dump is libvirt's choice (9.0 keeps nothing:
+    // NONE); the server must say the same as libvirt.
+    v1::DomainJobStats completed;
+    ASSERT_TRUE(Succeeded(stats_->JobStats(
+        name(), {v1::JOB_STATS_FLAG_COMPLETED, v1::JOB_STATS_FLAG_KEEP_COMPLETED},
+        &completed)));
+    int direct_type = -1;
+    direct_.JobStats(VIR_DOMAIN_JOB_STATS_COMPLETED, &direct_type);
+    RecordProperty("aborted_dump_completed_type",
+                   v1::JobType_Name(completed.stats().type()));
+    EXPECT_NE(completed.stats().type(), v1::JOB_TYPE_COMPLETED) << "it did not complete";
+    // JobType's numbers are virDomainJobType's plus one (0 is _UNSPECIFIED).
+    EXPECT_EQ(static_cast<int>(completed.stats().type()), direct_type + 1);
+    EXPECT_TRUE(WaitForState(v1::DOMAIN_STATE_RUNNING, kCallTimeout))
+        << "the guest runs on";
 }
 
 } // namespace
