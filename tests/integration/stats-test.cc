@@ -428,6 +428,53 @@ TEST_F(SlowWatcherTest, WatcherThatDoesNotReadIsCutOffWithResourceExhausted)
     EXPECT_TRUE(ServerStillServes());
 }
 
+// A server that allows 3 open streams: a cancelled watcher must give its slot back
+// (the watch releases the call once its timer is closed and no sample runs).
+class StreamLimitTest : public StatsTest
+{
+  protected:
+    StreamLimitTest()
+        : StatsTest(VirtgrpcdProcess::Options{"test:///default", {"--max-streams=3"}})
+    {
+    }
+
+    // Opens 3 watchers that each deliver a sample; none (all ended) when the server
+    // refuses one, e.g. while it still holds slots of cancelled watchers.
+    std::vector<StatsClient::Watch>
+    TryOpenThree()
+    {
+        std::vector<StatsClient::Watch> watches;
+        for (int i = 0; i < 3; i++) {
+            watches.push_back(stats_->OpenWatch(WatchRequest({}, 100)));
+            v1::DomainStatsSample sample;
+            if (!watches.back().reader->Read(&sample)) {
+                for (auto &watch : watches)
+                    watch.End();
+                return {};
+            }
+        }
+        return watches;
+    }
+};
+
+TEST_F(StreamLimitTest, CancelledWatchersGiveTheirStreamSlotsBack)
+{
+    for (int round = 0; round < 3; round++) {
+        // The slots of the previous round's watchers come back once the server has
+        // seen their cancels.
+        std::vector<StatsClient::Watch> watches;
+        ASSERT_TRUE(WaitUntil([&] { return (watches = TryOpenThree()).size() == 3; },
+                              std::chrono::seconds(5)))
+            << "round " << round;
+        auto fourth = stats_->OpenWatch(WatchRequest({}, 100));
+        EXPECT_TRUE(FailedWith(fourth.Drain(), grpc::StatusCode::RESOURCE_EXHAUSTED,
+                               "VIRTGRPC_LIMIT_EXCEEDED"))
+            << "round " << round;
+        for (auto &watch : watches)
+            EXPECT_EQ(watch.End().error_code(), grpc::StatusCode::CANCELLED);
+    }
+}
+
 // --- JobService on the test driver ---------------------------------------------------
 
 TEST_F(StatsTest, JobCallsAreUnimplementedOnTheTestDriver)
