@@ -737,6 +737,13 @@ vg_bridge_on_message(vg_call *call, const ProtobufCMessage *message, void *data)
     int kind = message ? bridge->kind->split(message, &open, &input) : VG_BYTE_STREAM_NOT_SET;
     char text[256];
 
+    if (!message && !bridge->got_open) {
+        snprintf(text, sizeof(text), "the client closed the %s stream without sending "
+                 "'open'", bridge->kind->what);
+        vg_bridge_fail(bridge, GRPC_STATUS_INVALID_ARGUMENT, VG_REASON_INVALID_REQUEST,
+                       text);
+        return;
+    }
     if (!message) {
         pthread_mutex_lock(&bridge->lock);
         bridge->client_eof = true;

@@ -6,8 +6,6 @@
 // screenshot decoded with libpng, the server's console limits and idle timeout, and the
 // statuses for bad input. Prints the console round-trip time and the screenshot's size
 // and time.
-#include <png.h>
-
 #include <chrono>
 #include <cstdio>
 #include <random>
@@ -18,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/byte-stream-client.h"
+#include "tests/support/png-image.h"
 #include "tests/support/qemu-guest.h"
 #include "virtgrpc/v1/console.grpc.pb.h"
 
@@ -40,22 +39,6 @@ std::string RandomToken() {
 
 double MillisecondsSince(Clock::time_point start) {
     return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
-
-// The PNG's width and height, read with libpng; false when it is no valid PNG.
-bool DecodePng(const std::string &bytes, png_uint_32 *width, png_uint_32 *height) {
-    png_image image;
-    memset(&image, 0, sizeof(image));
-    image.version = PNG_IMAGE_VERSION;
-    if (!png_image_begin_read_from_memory(&image, bytes.data(), bytes.size()))
-        return false;
-    image.format = PNG_FORMAT_RGB;
-    std::string pixels(PNG_IMAGE_SIZE(image), '\0');
-    bool ok = png_image_finish_read(&image, nullptr, pixels.data(), 0, nullptr);
-    *width = image.width;
-    *height = image.height;
-    png_image_free(&image);
-    return ok;
 }
 
 template <typename Base> class ConsoleQemuTestBase : public Base {
