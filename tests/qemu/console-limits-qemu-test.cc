@@ -150,6 +150,28 @@ TEST_F(ConsoleLimitsQemuTest, StreamLimitsPerDomainAndPerServer) {
     }
 }
 
+// With a send queue of one message, the server refuses most sends while the guest
+// prints: it keeps the refused bytes, stops reading the guest and resumes when the
+// client caught up. Every byte still arrives, in order.
+TEST_F(ConsoleLimitsQemuTest, ConsoleOutputArrivesWholeThroughAOneMessageQueue) {
+    ExtraServer server({"--max-queued-messages=1"});
+    ASSERT_TRUE(server.process.running());
+    ConsoleClient console(server.console.get(), &v1::ConsoleService::Stub::OpenDomainConsole,
+                          ConsoleOpenFor(name()));
+    for (int i = 0; i < 40 && !console.WaitFor("# ", std::chrono::milliseconds(500)); i++)
+        ASSERT_TRUE(console.Send("\r"));
+    size_t from = console.OutputSize();
+    ASSERT_TRUE(console.Send("seq 1 5000; echo seq-$((2+3))-done\r"));
+    ASSERT_TRUE(console.WaitFor("seq-5-done", std::chrono::seconds(120), from))
+        << console.Output().substr(from);
+    std::string expected;
+    for (int i = 1; i <= 5000; i++)
+        expected += std::to_string(i) + "\r\n";
+    EXPECT_NE(console.Output().find(expected, from), std::string::npos)
+        << "lost or reordered bytes: " << console.Output().substr(from);
+    EXPECT_TRUE(server.Serving());
+}
+
 // Opens a console, a graphics tunnel, a channel-less screenshot stream that is never
 // read, says READY and waits to be killed. Runs only as the child of
 // KilledClientProcessLeavesNothingBehind.
