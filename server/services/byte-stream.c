@@ -384,8 +384,8 @@ vg_bridge_send(vg_bridge *bridge, const uint8_t *data, size_t length)
         message.output.len = length;
         if (vg_call_send(bridge->call, &message.base) == 0)
             return true;
-        if (vg_call_queued(bridge->call) == 0) {
-            /* Refused with an empty queue: the call has ended. */
+        if (vg_call_queued(bridge->call) == 0 || vg_call_is_cancelled(bridge->call)) {
+            /* Refused with an empty queue, or after a cancel: the call has ended. */
             vg_bridge_close(bridge, VG_END_ABORT);
             return false;
         }
@@ -721,11 +721,22 @@ vg_bridge_keep(vg_call *call, const ProtobufCMessage *message)
 }
 
 static void
+vg_bridge_fail_close(void *data)
+{
+    vg_bridge *bridge = data;
+
+    vg_bridge_close(bridge, VG_END_ABORT);
+    vg_bridge_unref(bridge);
+}
+
+/* Transport thread: a bad client message. The RPC ends once the guest side is closed,
+ * so a client that sees the status can open the device again at once. */
+static void
 vg_bridge_fail(vg_bridge *bridge, grpc_status_code code, const char *reason,
                const char *message)
 {
     vg_call_fail(bridge->call, code, reason, "%s", message);
-    vg_call_finish(bridge->call);
+    vg_bridge_post(bridge, vg_bridge_fail_close);
 }
 
 static void
@@ -736,6 +747,9 @@ vg_bridge_on_message(vg_call *call, const ProtobufCMessage *message, void *data)
     ProtobufCBinaryData input = { 0 };
     int kind = message ? bridge->kind->split(message, &open, &input) : VG_BYTE_STREAM_NOT_SET;
     char text[256];
+
+    if (vg_call_failed(call))
+        return; /* ending already: later messages change nothing */
 
     if (!message && !bridge->got_open) {
         snprintf(text, sizeof(text), "the client closed the %s stream without sending "

@@ -79,8 +79,9 @@ vg_screenshot_send_next(vg_screenshot *shot, bool *over)
         chunk.data.len = length;
     }
     if (vg_call_send(shot->call, &chunk.base) < 0) {
-        /* Refused with an empty queue: the client left. */
-        *over = vg_call_queued(shot->call) == 0;
+        /* Refused with an empty queue, or after a cancel (whose queue never drains):
+         * the call is over. Otherwise the queue is full: try again later. */
+        *over = vg_call_queued(shot->call) == 0 || vg_call_is_cancelled(shot->call);
         return false;
     }
     shot->mime_sent = true;
