@@ -6,6 +6,7 @@
 // screenshot decoded with libpng, the server's console limits and idle timeout, and the
 // statuses for bad input. Prints the console round-trip time and the screenshot's size
 // and time.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <random>
@@ -162,9 +163,9 @@ TEST_F(ConsoleQemuTest, ConsoleShowsBootBannerAndRunsATypedCommand) {
 }
 
 // A single keystroke's round trip through the guest's tty echo: the console's latency
-// without the shell's work.
-TEST_F(BootedConsoleQemuTest, KeystrokeEchoRoundTrip) {
-    auto console = OpenConsole(ConsoleOpen());
+// without the shell's work. Opened with SAFE, which QEMU's driver supports.
+TEST_F(BootedConsoleQemuTest, KeystrokeEchoRoundTripOnASafeConsole) {
+    auto console = OpenConsole(ConsoleOpen({v1::CONSOLE_FLAG_SAFE}));
     ASSERT_TRUE(WaitForPrompt(*console));
     double best = -1;
     for (char c = 'a'; c <= 'j'; c++) {
@@ -354,6 +355,23 @@ TEST_F(BootedConsoleQemuTest, ScreenshotIsAValidImage) {
     EXPECT_EQ(width, 720u);
     EXPECT_EQ(height, 400u);
 
+    // Four more, for the time a screenshot takes.
+    std::vector<double> times = {ms};
+    for (int i = 0; i < 4; i++) {
+        auto again_start = Clock::now();
+        auto again_context = ContextWithDeadline(kHypervisorCallTimeout);
+        auto again = console_->GetDomainScreenshot(again_context.get(), request);
+        size_t bytes = 0;
+        while (again->Read(&chunk))
+            bytes += chunk.data().size();
+        ASSERT_TRUE(Succeeded(again->Finish()));
+        EXPECT_GT(bytes, 0u);
+        times.push_back(MillisecondsSince(again_start));
+    }
+    std::sort(times.begin(), times.end());
+    printf("screenshot time over 5: min %.1f ms, median %.1f ms, max %.1f ms\n", times[0],
+           times[2], times[4]);
+
     // A screen the video device does not have.
     request.set_screen(3);
     auto bad_context = ContextWithDeadline(kHypervisorCallTimeout);
@@ -429,12 +447,22 @@ TEST_F(ConsoleQemuTest, ChannelRoundTripAndScreenshotWithoutVideo) {
     *open.mutable_domain() = ref();
     open.set_name(kTestChannel);
     ChannelClient channel(console_.get(), &v1::ConsoleService::Stub::OpenDomainChannel, open);
-    std::string token = "ping-" + RandomToken() + "\n";
-    auto start = Clock::now();
-    ASSERT_TRUE(channel.Send(token));
-    ASSERT_TRUE(channel.WaitFor(token, kStreamWait))
-        << "channel returned: " << channel.Output() << " / " << Describe(channel.status());
-    printf("channel round trip: %.1f ms\n", MillisecondsSince(start));
+    // The first ping may wait for the guest's cat to restart (it saw end of file
+    // before the host connected); then the round trip itself, best of 5.
+    std::string token = RandomToken();
+    double best = -1;
+    for (int i = 0; i < 6; i++) {
+        std::string ping = "ping-" + token + "-" + std::to_string(i) + "\n";
+        size_t from = channel.OutputSize();
+        auto start = Clock::now();
+        ASSERT_TRUE(channel.Send(ping));
+        ASSERT_TRUE(channel.WaitFor(ping, kStreamWait, from))
+            << "channel returned: " << channel.Output() << " / " << Describe(channel.status());
+        double ms = MillisecondsSince(start);
+        if (i > 0 && (best < 0 || ms < best))
+            best = ms;
+    }
+    printf("channel round trip, best of 5: %.1f ms\n", best);
 
     // A second channel stream without FORCE while one is open, then with FORCE.
     ChannelClient second(console_.get(), &v1::ConsoleService::Stub::OpenDomainChannel, open);
