@@ -12,6 +12,8 @@ packages=(
     protobuf-compiler protobuf-c-compiler libprotobuf-dev libprotoc-dev
     # Tests: googletest, grpc++ stubs as an independent client.
     libgtest-dev libgmock-dev libgrpc++-dev protobuf-compiler-grpc
+    # Tests: decoding screenshots, and the server under valgrind (console-*-qemu-test).
+    libpng-dev valgrind
     # A real hypervisor for the QEMU suite.
     libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils dnsmasq-base
 )

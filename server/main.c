@@ -22,6 +22,7 @@
 #include "server/runtime/loop.h"
 #include "server/runtime/worker-pool.h"
 #include "server/services/event-hub.h"
+#include "server/services/byte-stream.h"
 #include "server/services/health.h"
 #include "server/services/job-registry.h"
 #include "server/services/service.h"
@@ -42,6 +43,7 @@ typedef struct vg_options {
     unsigned shutdown_grace_s;
     size_t max_jobs;
     size_t job_retention_s;
+    vg_byte_stream_limits byte_streams;
     const char *port_file;
     vg_log_level log_level;
 } vg_options;
@@ -85,13 +87,21 @@ vg_usage(FILE *out)
         "                               fail with RESOURCE_EXHAUSTED (default 32)\n"
         "      --job-retention=SECONDS  how long finished jobs stay readable (default 600;\n"
         "                               at most 1000 are kept)\n"
+        "      --max-consoles=N         consoles, channels and graphics tunnels open at\n"
+        "                               once; more fail with RESOURCE_EXHAUSTED (default %d)\n"
+        "      --max-consoles-per-domain=N  the same, per domain (default %d)\n"
+        "      --console-idle-timeout=SECONDS  end a console, channel or graphics tunnel\n"
+        "                               after this long without a byte either way;\n"
+        "                               0 never (default %d)\n"
         "      --port-file=FILE         write the port of the first TCP listener to FILE\n"
         "                               once serving (for tests and supervisors)\n"
         "      --log-level=LEVEL        error, warn, info or debug (default info)\n"
         "  -h, --help                   show this help and exit\n"
         "  -V, --version                show the version and exit\n"
         "\n"
-        "Health (grpc.health.v1) and server reflection (v1, v1alpha) are always served.\n");
+        "Health (grpc.health.v1) and server reflection (v1, v1alpha) are always served.\n",
+        VG_BYTE_STREAM_DEFAULT_MAX_TOTAL, VG_BYTE_STREAM_DEFAULT_MAX_PER_DOMAIN,
+        VG_BYTE_STREAM_DEFAULT_IDLE_TIMEOUT_S);
 }
 
 static int
@@ -126,6 +136,9 @@ vg_parse_options(int argc, char **argv, vg_options *options)
         OPT_JOB_RETENTION,
         OPT_PORT_FILE,
         OPT_LOG_LEVEL,
+        OPT_MAX_CONSOLES,
+        OPT_MAX_CONSOLES_PER_DOMAIN,
+        OPT_CONSOLE_IDLE_TIMEOUT,
     };
     static const struct option long_options[] = {
         { "connect", required_argument, NULL, 'c' },
@@ -140,11 +153,15 @@ vg_parse_options(int argc, char **argv, vg_options *options)
         { "job-retention", required_argument, NULL, OPT_JOB_RETENTION },
         { "port-file", required_argument, NULL, OPT_PORT_FILE },
         { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+        { "max-consoles", required_argument, NULL, OPT_MAX_CONSOLES },
+        { "max-consoles-per-domain", required_argument, NULL, OPT_MAX_CONSOLES_PER_DOMAIN },
+        { "console-idle-timeout", required_argument, NULL, OPT_CONSOLE_IDLE_TIMEOUT },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
     };
     size_t grace;
+    size_t value;
     int opt;
 
     *options = (vg_options){
@@ -158,6 +175,11 @@ vg_parse_options(int argc, char **argv, vg_options *options)
         .max_jobs = 32,
         .job_retention_s = 600,
         .log_level = VG_LOG_INFO,
+        .byte_streams = {
+            .max_per_domain = VG_BYTE_STREAM_DEFAULT_MAX_PER_DOMAIN,
+            .max_total = VG_BYTE_STREAM_DEFAULT_MAX_TOTAL,
+            .idle_timeout_s = VG_BYTE_STREAM_DEFAULT_IDLE_TIMEOUT_S,
+        },
     };
 
     while ((opt = getopt_long(argc, argv, "c:l:hV", long_options, NULL)) != -1) {
@@ -208,6 +230,21 @@ vg_parse_options(int argc, char **argv, vg_options *options)
             if (vg_parse_size("job-retention", optarg, 0, 7 * 24 * 3600,
                               &options->job_retention_s) < 0)
                 return -1;
+            break;
+        case OPT_MAX_CONSOLES:
+            if (vg_parse_size("max-consoles", optarg, 1, 100000, &value) < 0)
+                return -1;
+            options->byte_streams.max_total = (unsigned)value;
+            break;
+        case OPT_MAX_CONSOLES_PER_DOMAIN:
+            if (vg_parse_size("max-consoles-per-domain", optarg, 1, 1000, &value) < 0)
+                return -1;
+            options->byte_streams.max_per_domain = (unsigned)value;
+            break;
+        case OPT_CONSOLE_IDLE_TIMEOUT:
+            if (vg_parse_size("console-idle-timeout", optarg, 0, 7 * 24 * 3600, &value) < 0)
+                return -1;
+            options->byte_streams.idle_timeout_s = (unsigned)value;
             break;
         case OPT_PORT_FILE:
             options->port_file = optarg;
@@ -348,6 +385,7 @@ main(int argc, char **argv)
     vg_services_init(daemon.libvirt, daemon.loop, daemon.pool);
     daemon.events = vg_event_hub_init(daemon.loop, daemon.pool, daemon.libvirt);
     vg_jobs_init((unsigned)daemon.options.job_retention_s, daemon.options.max_jobs);
+    vg_byte_stream_set_limits(&daemon.options.byte_streams);
     vg_libvirt_listen(daemon.libvirt, vg_daemon_libvirt_changed, &daemon);
     vg_libvirt_open(daemon.libvirt); /* on failure it keeps retrying, NOT_SERVING */
 

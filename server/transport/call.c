@@ -28,7 +28,7 @@ static void vg_call_recv_done(vg_tag *tag, bool ok);
 static void *
 vg_call_pb_alloc(void *data, size_t size)
 {
-    return vg_arena_alloc(data, size);
+    return vg_call_alloc(data, size);
 }
 
 static void
@@ -56,7 +56,7 @@ vg_call_new(vg_server *server, const vg_method *method, grpc_call *grpc_call,
     vg_arena_init(&call->arena, call->arena_inline, sizeof(call->arena_inline));
     call->allocator.alloc = vg_call_pb_alloc;
     call->allocator.free = vg_call_pb_free;
-    call->allocator.allocator_data = &call->arena;
+    call->allocator.allocator_data = call;
     pthread_mutex_init(&call->lock, NULL);
     call->unary_tag.on_complete = vg_call_unary_done;
     call->send_tag.on_complete = vg_call_send_done;
@@ -75,22 +75,41 @@ vg_call_new_background(const vg_method *method)
     return call;
 }
 
+/*
+ * The arena itself is not thread-safe, and a stream's memory is used from several
+ * threads at once: a worker resolving the domain (vg_domain_lookup defers the handle's
+ * release) while the transport thread records a failure for a bad client message or
+ * the loop thread ends every stream at shutdown. So each use takes the call's lock
+ * (uncontended for unary calls).
+ */
 void *
 vg_call_alloc(vg_call *call, size_t size)
 {
-    return vg_arena_alloc(&call->arena, size);
+    void *memory;
+
+    pthread_mutex_lock(&call->lock);
+    memory = vg_arena_alloc(&call->arena, size);
+    pthread_mutex_unlock(&call->lock);
+    return memory;
 }
 
 char *
 vg_call_strdup(vg_call *call, const char *string)
 {
-    return vg_arena_strdup(&call->arena, string);
+    char *copy;
+
+    pthread_mutex_lock(&call->lock);
+    copy = vg_arena_strdup(&call->arena, string);
+    pthread_mutex_unlock(&call->lock);
+    return copy;
 }
 
 void
 vg_call_defer(vg_call *call, void (*release)(void *data), void *data)
 {
+    pthread_mutex_lock(&call->lock);
     vg_arena_defer(&call->arena, release, data);
+    pthread_mutex_unlock(&call->lock);
 }
 
 ProtobufCAllocator *
@@ -178,7 +197,7 @@ vg_call_record(vg_call *call, grpc_status_code code, const char *reason,
         call->code = code;
         call->reason = reason;
         call->error_domain = error_domain;
-        call->message = vg_call_strdup(call, message);
+        call->message = vg_arena_strdup(&call->arena, message);
     }
     pthread_mutex_unlock(&call->lock);
     return -1;
