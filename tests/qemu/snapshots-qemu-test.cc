@@ -308,6 +308,20 @@ TEST_F(BootedSnapshotQemuTest, CheckpointsAreBitmapsOnTheQcow2Disk)
     EXPECT_THAT(image, HasSubstr("\"name\": \"cp1\""));
     EXPECT_THAT(image, HasSubstr("\"name\": \"cp2\""));
 
+    // Shut off, QEMU can neither size, delete nor add bitmaps, nor take a snapshot of a
+    // domain with checkpoints; nothing changes.
+    EXPECT_TRUE(FailedWith(client().CheckpointXmlOf(name(), "cp2",
+                                                    {v1::CHECKPOINT_XML_FLAG_SIZE}, &xml),
+                           grpc::StatusCode::FAILED_PRECONDITION, "VIR_ERR_OPERATION_INVALID"));
+    EXPECT_TRUE(FailedWith(client().DeleteCheckpoint(name(), "cp1"),
+                           grpc::StatusCode::UNIMPLEMENTED, "VIR_ERR_OPERATION_UNSUPPORTED"));
+    EXPECT_TRUE(FailedWith(client().CreateCheckpoint(name(), CheckpointXml("cp3")),
+                           grpc::StatusCode::UNIMPLEMENTED, "VIR_ERR_OPERATION_UNSUPPORTED"));
+    EXPECT_TRUE(FailedWith(client().Create(name(), SnapshotXml("s1")),
+                           grpc::StatusCode::UNIMPLEMENTED, "VIR_ERR_OPERATION_UNSUPPORTED"));
+    EXPECT_THAT(client().CheckpointNames(name()), ElementsAre("cp1", "cp2"));
+    EXPECT_THAT(client().ListNames(name()), IsEmpty());
+
     // Deleting cp1 merges it into cp2, which becomes the root.
     ASSERT_TRUE(Succeeded(Start()));
     ASSERT_TRUE(Succeeded(client().DeleteCheckpoint(name(), "cp1")));
