@@ -28,6 +28,12 @@ vg_checkpoint_adopt(vg_call *call, virDomainCheckpointPtr checkpoint)
     return checkpoint;
 }
 
+static const char *
+vg_checkpoint_name(void *checkpoint)
+{
+    return virDomainCheckpointGetName(checkpoint);
+}
+
 /* The checkpoint `ref` names, freed when the call ends; NULL with the failure recorded. */
 static virDomainCheckpointPtr
 vg_checkpoint_lookup(vg_call *call, const Virtgrpc__V1__CheckpointRef *ref)
@@ -51,7 +57,8 @@ static int
 vg_checkpoint_fill(vg_call *call, virDomainCheckpointPtr checkpoint,
                    Virtgrpc__V1__Checkpoint *out)
 {
-    virDomainPtr domain = virDomainCheckpointGetDomain(checkpoint); /* not a new reference */
+    virDomainPtr domain =
+        virDomainCheckpointGetDomain(checkpoint); /* not a new reference */
     virDomainCheckpointPtr parent;
     char uuid[VIR_UUID_STRING_BUFLEN];
 
@@ -81,14 +88,14 @@ vg_checkpoint_fill(vg_call *call, virDomainCheckpointPtr checkpoint,
  */
 static int
 vg_checkpoint_list_fill(vg_call *call, virDomainCheckpointPtr *checkpoints, int n,
-                        unsigned int flags, Virtgrpc__V1__ListDomainCheckpointsResponse *out)
+                        unsigned int flags,
+                        Virtgrpc__V1__ListDomainCheckpointsResponse *out)
 {
     vg_call_defer(call, free, checkpoints);
     for (int i = 0; i < n; i++)
         vg_checkpoint_adopt(call, checkpoints[i]);
     if (!(flags & VIR_DOMAIN_CHECKPOINT_LIST_TOPOLOGICAL)) {
-        vg_tree_sort_handles((void **)checkpoints, (size_t)n,
-                             (vg_tree_name_fn)virDomainCheckpointGetName);
+        vg_tree_sort_handles((void **)checkpoints, (size_t)n, vg_checkpoint_name);
     }
     out->checkpoints = vg_call_alloc(call, sizeof(*out->checkpoints) * (size_t)(n ? n : 1));
     for (int i = 0; i < n; i++) {

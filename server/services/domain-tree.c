@@ -40,19 +40,17 @@ vg_tree_list_flags(vg_call *call, const vg_enum_map *map, const void *values,
 }
 
 static int
-vg_tree_compare_handles(const void *a, const void *b, void *name)
+vg_tree_compare_handles(const void *a, const void *b, void *name_fn)
 {
-    vg_tree_name_fn get_name = (vg_tree_name_fn)name;
+    vg_tree_name_fn name = *(vg_tree_name_fn *)name_fn;
 
-    return strcmp(get_name(*(void *const *)a), get_name(*(void *const *)b));
+    return strcmp(name(*(void *const *)a), name(*(void *const *)b));
 }
 
 void
 vg_tree_sort_handles(void **handles, size_t n, vg_tree_name_fn name)
 {
-    /* A function pointer travels through qsort_r's void * argument: POSIX guarantees
-     * the round trip, which is what dlsym relies on too. */
-    qsort_r(handles, n, sizeof(*handles), vg_tree_compare_handles, (void *)name);
+    qsort_r(handles, n, sizeof(*handles), vg_tree_compare_handles, &name);
 }
 
 static int

@@ -28,8 +28,8 @@ int vg_tree_list_flags(vg_call *call, const vg_enum_map *map, const void *values
 
 /* VG_TREE_FLAGS(call, vg_enum_snapshot_list_flag, request, filters,
  *               VIRTGRPC__V1__..._DESCENDANTS, "ListDomainSnapshotChildren", &flags) */
-#define VG_TREE_FLAGS(call, map, request, field, wrong_value, wrong_use, out)             \
-    vg_tree_list_flags((call), &(map), (request)->field, (request)->n_##field, #field,    \
+#define VG_TREE_FLAGS(call, map, request, field, wrong_value, wrong_use, out)              \
+    vg_tree_list_flags((call), &(map), (request)->field, (request)->n_##field, #field,     \
                        (wrong_value), (wrong_use), (out))
 
 /* The name of a snapshot or checkpoint handle (virDomainSnapshotGetName...). */

@@ -28,6 +28,12 @@ vg_snapshot_adopt(vg_call *call, virDomainSnapshotPtr snapshot)
     return snapshot;
 }
 
+static const char *
+vg_snapshot_name(void *snapshot)
+{
+    return virDomainSnapshotGetName(snapshot);
+}
+
 /* The snapshot `ref` names, freed when the call ends; NULL with the failure recorded. */
 static virDomainSnapshotPtr
 vg_snapshot_lookup(vg_call *call, const Virtgrpc__V1__SnapshotRef *ref)
@@ -105,8 +111,7 @@ vg_snapshot_list_fill(vg_call *call, virDomainSnapshotPtr *snapshots, int n,
     for (int i = 0; i < n; i++)
         vg_snapshot_adopt(call, snapshots[i]);
     if (!(flags & VIR_DOMAIN_SNAPSHOT_LIST_TOPOLOGICAL)) {
-        vg_tree_sort_handles((void **)snapshots, (size_t)n,
-                             (vg_tree_name_fn)virDomainSnapshotGetName);
+        vg_tree_sort_handles((void **)snapshots, (size_t)n, vg_snapshot_name);
     }
     out->snapshots = vg_call_alloc(call, sizeof(*out->snapshots) * (size_t)(n ? n : 1));
     for (int i = 0; i < n; i++) {
@@ -122,8 +127,8 @@ vg_snapshot_list_fill(vg_call *call, virDomainSnapshotPtr *snapshots, int n,
 
 /* Filters of a domain's listings and counts: DESCENDANTS is for children only. */
 #define VG_DOMAIN_SNAPSHOT_FILTERS(call, request, out)                                     \
-    VG_TREE_FLAGS(call, vg_enum_snapshot_list_flag, request, filters,                     \
-                  VIRTGRPC__V1__SNAPSHOT_LIST_FLAG__SNAPSHOT_LIST_FLAG_DESCENDANTS,       \
+    VG_TREE_FLAGS(call, vg_enum_snapshot_list_flag, request, filters,                      \
+                  VIRTGRPC__V1__SNAPSHOT_LIST_FLAG__SNAPSHOT_LIST_FLAG_DESCENDANTS,        \
                   "ListDomainSnapshotChildren", out)
 
 int
@@ -320,10 +325,11 @@ vgh_snapshot_service_list_domain_snapshot_children(
     virDomainSnapshotPtr *children = NULL;
     int n;
 
-    if (VG_TREE_FLAGS(call, vg_enum_snapshot_list_flag, request, filters,
-                      VIRTGRPC__V1__SNAPSHOT_LIST_FLAG__SNAPSHOT_LIST_FLAG_ROOTS,
-                      "ListDomainSnapshots, CountDomainSnapshots and ListDomainSnapshotNames",
-                      &flags) < 0)
+    if (VG_TREE_FLAGS(
+            call, vg_enum_snapshot_list_flag, request, filters,
+            VIRTGRPC__V1__SNAPSHOT_LIST_FLAG__SNAPSHOT_LIST_FLAG_ROOTS,
+            "ListDomainSnapshots, CountDomainSnapshots and ListDomainSnapshotNames",
+            &flags) < 0)
         return -1;
     if (!(snapshot = vg_snapshot_lookup(call, request->snapshot)))
         return -1;

@@ -84,8 +84,7 @@ template <typename Base> class SnapshotQemuCalls : public Base
         // (those of <backingStore> follow it).
         size_t target = xml.find("<target dev='vda'");
         size_t disk = target == std::string::npos ? target : xml.rfind("<disk ", target);
-        size_t source =
-            disk == std::string::npos ? disk : xml.find("<source file='", disk);
+        size_t source = disk == std::string::npos ? disk : xml.find("<source file='", disk);
         if (source == std::string::npos || source > target)
             return "<no vda source in the domain XML>";
         source += std::string("<source file='").size();
@@ -171,11 +170,11 @@ TEST_F(BootedSnapshotQemuTest, DiskOnlyAtomicSnapshotsSwitchTheRunningGuestToNew
 
     // The second one freezes the guest's file systems through its agent meanwhile.
     v1::Snapshot second;
-    ASSERT_TRUE(Succeeded(client().Create(name(), ExternalXml("ext2", second_file),
-                                          {v1::SNAPSHOT_CREATE_FLAG_DISK_ONLY,
-                                           v1::SNAPSHOT_CREATE_FLAG_ATOMIC,
-                                           v1::SNAPSHOT_CREATE_FLAG_QUIESCE},
-                                          &second, kHypervisorCallTimeout)));
+    ASSERT_TRUE(Succeeded(
+        client().Create(name(), ExternalXml("ext2", second_file),
+                        {v1::SNAPSHOT_CREATE_FLAG_DISK_ONLY,
+                         v1::SNAPSHOT_CREATE_FLAG_ATOMIC, v1::SNAPSHOT_CREATE_FLAG_QUIESCE},
+                        &second, kHypervisorCallTimeout)));
     EXPECT_EQ(second.parent_name(), "ext1");
     EXPECT_EQ(DiskSource(), second_file);
     EXPECT_THAT(client().ChildNames(name(), "ext1"), ElementsAre("ext2"));
@@ -214,8 +213,8 @@ TEST_F(BootedSnapshotQemuTest, NoMetadataSnapshotAndMetadataOnlyDeleteKeepTheOve
                                           {v1::SNAPSHOT_CREATE_FLAG_DISK_ONLY}, nullptr,
                                           kHypervisorCallTimeout)));
     EXPECT_EQ(client().CountOf(name(), {v1::SNAPSHOT_LIST_FLAG_METADATA}), 1u);
-    ASSERT_TRUE(Succeeded(client().Delete(name(), "tracked",
-                                          {v1::SNAPSHOT_DELETE_FLAG_METADATA_ONLY})));
+    ASSERT_TRUE(Succeeded(
+        client().Delete(name(), "tracked", {v1::SNAPSHOT_DELETE_FLAG_METADATA_ONLY})));
     EXPECT_THAT(client().ListNames(name()), IsEmpty());
     EXPECT_EQ(DiskSource(), tracked_file) << "only the metadata went";
     EXPECT_TRUE(std::filesystem::exists(tracked_file));
@@ -227,8 +226,8 @@ TEST_F(BootedSnapshotQemuTest, InternalMemorySnapshotRevertsADestroyedGuestToThe
 {
     auto begin = std::chrono::steady_clock::now();
     v1::Snapshot taken;
-    ASSERT_TRUE(Succeeded(client().Create(name(), SnapshotXml("mem"), {}, &taken,
-                                          kMemoryTimeout)));
+    ASSERT_TRUE(
+        Succeeded(client().Create(name(), SnapshotXml("mem"), {}, &taken, kMemoryTimeout)));
     ReportSeconds("CreateDomainSnapshot with memory", begin);
     EXPECT_TRUE(taken.is_current());
     EXPECT_EQ(StateOf(name()).state(), v1::DOMAIN_STATE_RUNNING) << "resumed after it";
@@ -249,7 +248,8 @@ TEST_F(BootedSnapshotQemuTest, InternalMemorySnapshotRevertsADestroyedGuestToThe
     v1::Domain reverted;
     ASSERT_TRUE(Succeeded(client().Revert(name(), "mem", {}, &reverted, kMemoryTimeout)));
     ReportSeconds("RevertDomainSnapshot of a shut-off domain", begin);
-    EXPECT_EQ(DescribeState(reverted.state()), "DOMAIN_STATE_RUNNING/RUNNING_REASON_FROM_SNAPSHOT");
+    EXPECT_EQ(DescribeState(reverted.state()),
+              "DOMAIN_STATE_RUNNING/RUNNING_REASON_FROM_SNAPSHOT");
     EXPECT_GT(reverted.id(), 0);
     EXPECT_TRUE(WaitForAgent(kBootTimeout));
     EXPECT_EQ(CountReadyBanners(), 0) << "a reverted guest resumes, it does not boot:\n"
@@ -258,7 +258,8 @@ TEST_F(BootedSnapshotQemuTest, InternalMemorySnapshotRevertsADestroyedGuestToThe
     // Reverting a running guest with PAUSED loads the memory and leaves it paused.
     ASSERT_TRUE(Succeeded(client().Revert(name(), "mem", {v1::SNAPSHOT_REVERT_FLAG_PAUSED},
                                           &reverted, kMemoryTimeout)));
-    EXPECT_EQ(DescribeState(reverted.state()), "DOMAIN_STATE_PAUSED/PAUSED_REASON_FROM_SNAPSHOT");
+    EXPECT_EQ(DescribeState(reverted.state()),
+              "DOMAIN_STATE_PAUSED/PAUSED_REASON_FROM_SNAPSHOT");
     EXPECT_EQ(StateOf(name()).state(), v1::DOMAIN_STATE_PAUSED);
 
     ASSERT_TRUE(Succeeded(client().Delete(name(), "mem", {}, kHypervisorCallTimeout)));
@@ -270,8 +271,8 @@ TEST_F(BootedSnapshotQemuTest, InternalMemorySnapshotRevertsADestroyedGuestToThe
     EXPECT_FALSE(has_current);
 
     v1::Snapshot missing;
-    EXPECT_TRUE(FailedWith(client().Get(name(), "mem", &missing), grpc::StatusCode::NOT_FOUND,
-                           "VIR_ERR_NO_DOMAIN_SNAPSHOT"));
+    EXPECT_TRUE(FailedWith(client().Get(name(), "mem", &missing),
+                           grpc::StatusCode::NOT_FOUND, "VIR_ERR_NO_DOMAIN_SNAPSHOT"));
     EXPECT_TRUE(ServerStillServes());
 }
 
@@ -280,12 +281,12 @@ TEST_F(BootedSnapshotQemuTest, InternalMemorySnapshotRevertsADestroyedGuestToThe
 TEST_F(BootedSnapshotQemuTest, CheckpointsAreBitmapsOnTheQcow2Disk)
 {
     v1::Checkpoint first;
-    ASSERT_TRUE(Succeeded(client().CreateCheckpoint(name(), CheckpointXml("cp1"), {}, &first,
-                                                    kHypervisorCallTimeout)));
+    ASSERT_TRUE(Succeeded(client().CreateCheckpoint(name(), CheckpointXml("cp1"), {},
+                                                    &first, kHypervisorCallTimeout)));
     EXPECT_EQ(first.parent_name(), "");
     v1::Checkpoint second;
-    ASSERT_TRUE(Succeeded(client().CreateCheckpoint(name(), CheckpointXml("cp2"), {}, &second,
-                                                    kHypervisorCallTimeout)));
+    ASSERT_TRUE(Succeeded(client().CreateCheckpoint(name(), CheckpointXml("cp2"), {},
+                                                    &second, kHypervisorCallTimeout)));
     EXPECT_EQ(second.parent_name(), "cp1");
     EXPECT_THAT(client().CheckpointNames(name()), ElementsAre("cp1", "cp2"));
     EXPECT_THAT(client().CheckpointChildNames(name(), "cp1"), ElementsAre("cp2"));
@@ -310,15 +311,18 @@ TEST_F(BootedSnapshotQemuTest, CheckpointsAreBitmapsOnTheQcow2Disk)
 
     // Shut off, QEMU can neither size, delete nor add bitmaps, nor take a snapshot of a
     // domain with checkpoints; nothing changes.
-    EXPECT_TRUE(FailedWith(client().CheckpointXmlOf(name(), "cp2",
-                                                    {v1::CHECKPOINT_XML_FLAG_SIZE}, &xml),
-                           grpc::StatusCode::FAILED_PRECONDITION, "VIR_ERR_OPERATION_INVALID"));
+    EXPECT_TRUE(FailedWith(
+        client().CheckpointXmlOf(name(), "cp2", {v1::CHECKPOINT_XML_FLAG_SIZE}, &xml),
+        grpc::StatusCode::FAILED_PRECONDITION, "VIR_ERR_OPERATION_INVALID"));
     EXPECT_TRUE(FailedWith(client().DeleteCheckpoint(name(), "cp1"),
-                           grpc::StatusCode::UNIMPLEMENTED, "VIR_ERR_OPERATION_UNSUPPORTED"));
+                           grpc::StatusCode::UNIMPLEMENTED,
+                           "VIR_ERR_OPERATION_UNSUPPORTED"));
     EXPECT_TRUE(FailedWith(client().CreateCheckpoint(name(), CheckpointXml("cp3")),
-                           grpc::StatusCode::UNIMPLEMENTED, "VIR_ERR_OPERATION_UNSUPPORTED"));
+                           grpc::StatusCode::UNIMPLEMENTED,
+                           "VIR_ERR_OPERATION_UNSUPPORTED"));
     EXPECT_TRUE(FailedWith(client().Create(name(), SnapshotXml("s1")),
-                           grpc::StatusCode::UNIMPLEMENTED, "VIR_ERR_OPERATION_UNSUPPORTED"));
+                           grpc::StatusCode::UNIMPLEMENTED,
+                           "VIR_ERR_OPERATION_UNSUPPORTED"));
     EXPECT_THAT(client().CheckpointNames(name()), ElementsAre("cp1", "cp2"));
     EXPECT_THAT(client().ListNames(name()), IsEmpty());
 

@@ -66,7 +66,8 @@ class SnapshotClient
     grpc::Status
     Create(const std::string &domain, const std::string &xml,
            std::initializer_list<v1::SnapshotCreateFlag> flags = {},
-           v1::Snapshot *snapshot = nullptr, std::chrono::milliseconds timeout = kCallTimeout)
+           v1::Snapshot *snapshot = nullptr,
+           std::chrono::milliseconds timeout = kCallTimeout)
     {
         v1::CreateDomainSnapshotRequest request;
         *request.mutable_domain() = RefByName(domain);
@@ -112,8 +113,8 @@ class SnapshotClient
         for (v1::SnapshotListFlag filter : filters)
             request.add_filters(filter);
         v1::CountDomainSnapshotsResponse response;
-        grpc::Status status =
-            snapshots_->CountDomainSnapshots(ContextWithDeadline().get(), request, &response);
+        grpc::Status status = snapshots_->CountDomainSnapshots(ContextWithDeadline().get(),
+                                                               request, &response);
         *count = response.count();
         return status;
     }
@@ -148,7 +149,8 @@ class SnapshotClient
     {
         v1::GetDomainSnapshotRequest request;
         *request.mutable_snapshot() = Ref(domain, name);
-        return snapshots_->GetDomainSnapshot(ContextWithDeadline().get(), request, snapshot);
+        return snapshots_->GetDomainSnapshot(ContextWithDeadline().get(), request,
+                                             snapshot);
     }
 
     grpc::Status
@@ -181,8 +183,8 @@ class SnapshotClient
         for (v1::SnapshotXMLFlag flag : flags)
             request.add_flags(flag);
         v1::GetDomainSnapshotXMLResponse response;
-        grpc::Status status =
-            snapshots_->GetDomainSnapshotXML(ContextWithDeadline().get(), request, &response);
+        grpc::Status status = snapshots_->GetDomainSnapshotXML(ContextWithDeadline().get(),
+                                                               request, &response);
         *xml = response.xml();
         return status;
     }
@@ -266,7 +268,8 @@ class SnapshotClient
             request.add_flags(flag);
         v1::Checkpoint ignored;
         return checkpoints_->CreateDomainCheckpoint(ContextWithDeadline(timeout).get(),
-                                                    request, checkpoint ? checkpoint : &ignored);
+                                                    request,
+                                                    checkpoint ? checkpoint : &ignored);
     }
 
     grpc::Status
@@ -371,8 +374,8 @@ class SnapshotClient
         v1::GetDomainBackupXMLRequest request;
         *request.mutable_domain() = RefByName(domain);
         v1::GetDomainBackupXMLResponse response;
-        grpc::Status status =
-            checkpoints_->GetDomainBackupXML(ContextWithDeadline().get(), request, &response);
+        grpc::Status status = checkpoints_->GetDomainBackupXML(ContextWithDeadline().get(),
+                                                               request, &response);
         *xml = response.xml();
         return status;
     }
