@@ -321,7 +321,7 @@ main(int argc, char **argv)
     }
 
     daemon.libvirt = vg_libvirt_new(daemon.loop, daemon.pool, daemon.options.connect_uri);
-    vg_services_init(daemon.libvirt);
+    vg_services_init(daemon.libvirt, daemon.loop, daemon.pool);
     vg_libvirt_listen(daemon.libvirt, vg_daemon_libvirt_changed, &daemon);
     vg_libvirt_open(daemon.libvirt); /* on failure it keeps retrying, NOT_SERVING */
 

@@ -5,11 +5,27 @@
 #include <string.h>
 
 static vg_libvirt *vg_services_connection;
+static vg_loop *vg_services_event_loop;
+static vg_worker_pool *vg_services_workers;
 
 void
-vg_services_init(vg_libvirt *libvirt)
+vg_services_init(vg_libvirt *libvirt, vg_loop *loop, vg_worker_pool *pool)
 {
     vg_services_connection = libvirt;
+    vg_services_event_loop = loop;
+    vg_services_workers = pool;
+}
+
+vg_loop *
+vg_services_loop(void)
+{
+    return vg_services_event_loop;
+}
+
+vg_worker_pool *
+vg_services_pool(void)
+{
+    return vg_services_workers;
 }
 
 vg_libvirt *

@@ -14,9 +14,14 @@
 #include "virtgrpc/v1/domain.pb-c.h"
 #include "vg-enums.h"
 
-/* Sets the process-wide libvirt connection handlers use. Once, at start-up. */
-void vg_services_init(vg_libvirt *libvirt);
+/* Sets the process-wide libvirt connection, loop and worker pool handlers use. Once, at
+ * start-up. */
+void vg_services_init(vg_libvirt *libvirt, vg_loop *loop, vg_worker_pool *pool);
 vg_libvirt *vg_services_libvirt(void);
+/* For streaming handlers, which run on the transport's thread and must not block: timers
+ * and libvirt's event callbacks live on the loop, libvirt calls go to the pool. */
+vg_loop *vg_services_loop(void);
+vg_worker_pool *vg_services_pool(void);
 
 /* The shared connection, released when the call ends; NULL (UNAVAILABLE recorded)
  * while libvirt is disconnected. */
