@@ -1,0 +1,566 @@
+// EventService.WatchEvents on a real QEMU guest (TCG): the events libvirt's test driver
+// never emits, each provoked on the test's own guest while a WatchEvents stream is open,
+// and each expected to arrive typed, with the right enums, within seconds of the action.
+// Actions go through virtgrpcd wherever it has an RPC; block jobs and backups have none
+// yet, so the test process starts those itself through libvirt (LibvirtDomain below),
+// on its own domain only.
+//
+// Event IDs not provoked here, and why (see also the report of the events branch):
+// IO_ERROR / IO_ERROR_REASON need a disk that fails on the host (a device-mapper error
+// target or a full file system: neither is available unprivileged in this container);
+// CONTROL_ERROR needs the QEMU monitor to break under libvirt; MIGRATION_ITERATION needs
+// a second host; MEMORY_FAILURE needs an injected machine check (no MCE injection
+// here); MEMORY_DEVICE_SIZE_CHANGE needs a virtio-mem device (the guest kernel lacks
+// virtio_mem); DEVICE_REMOVAL_FAILED needs a guest that refuses an unplug;
+// PMSUSPEND_DISK needs S4, which the template disables; WATCHDOG needs a watchdog
+// driver the guest kernel lacks. Their conversions are covered by event-sources-test.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <string>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+extern "C" {
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+}
+
+#include "tests/support/device-client.h"
+#include "tests/support/domain-request.h"
+#include "tests/support/event-watcher.h"
+#include "tests/support/memory-client.h"
+#include "tests/support/qemu-guest.h"
+#include "virtgrpc/v1/tuning.grpc.pb.h"
+#include "virtgrpc/v1/vcpu.grpc.pb.h"
+
+namespace virtgrpc::testing {
+namespace {
+
+using ::testing::AnyOf;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+// Events that wait on the guest itself (its balloon driver, its PCIe unplug, its agent
+// starting during a boot) get the boot deadline; everything else kEventTimeout.
+constexpr std::chrono::milliseconds kGuestEventTimeout = kBootTimeout;
+
+// The test's own domain in libvirt, opened from the test process, for the calls
+// virtgrpcd has no RPC for yet (block jobs, backups).
+class LibvirtDomain {
+  public:
+    explicit LibvirtDomain(const std::string &name) {
+        conn_ = virConnectOpen("qemu:///system");
+        if (conn_)
+            domain_ = virDomainLookupByName(conn_, name.c_str());
+    }
+    ~LibvirtDomain() {
+        if (domain_)
+            virDomainFree(domain_);
+        if (conn_)
+            virConnectClose(conn_);
+    }
+    LibvirtDomain(const LibvirtDomain &) = delete;
+    LibvirtDomain &operator=(const LibvirtDomain &) = delete;
+
+    virDomainPtr get() const { return domain_; }
+    // libvirt's last error, for failure messages.
+    static std::string LastError() {
+        const char *message = virGetLastErrorMessage();
+        return message ? message : "(no libvirt error)";
+    }
+
+  private:
+    virConnectPtr conn_ = nullptr;
+    virDomainPtr domain_ = nullptr;
+};
+
+// The first match of `pattern`'s group 1 in `text`, "" when none.
+std::string Capture(const std::string &text, const std::string &pattern) {
+    std::smatch match;
+    if (std::regex_search(text, match, std::regex(pattern)))
+        return match[1];
+    return "";
+}
+
+// Matches events of payload `payload` about the domain called `domain`.
+EventPredicate IsKindFor(v1::DomainEvent::EventCase payload, const std::string &domain) {
+    return [payload, domain](const v1::DomainEvent &event) {
+        return event.event_case() == payload && event.domain().name() == domain;
+    };
+}
+
+// A parameter of a tunable or job-completed event, by name; nullptr when absent.
+const v1::TypedParameter *ParamNamed(
+    const google::protobuf::RepeatedPtrField<v1::TypedParameter> &params,
+    const std::string &name) {
+    for (const v1::TypedParameter &param : params)
+        if (param.name() == name)
+            return &param;
+    return nullptr;
+}
+
+template <typename Base>
+class EventsQemuTest : public Base {
+  protected:
+    void SetUp() override {
+        Base::SetUp();
+        if (this->HasFatalFailure())
+            return;
+        devices_ = std::make_unique<DeviceClient>(this->channel(), kHypervisorCallTimeout);
+        memory_ = std::make_unique<MemoryClient>(this->channel(), kHypervisorCallTimeout);
+        tuning_ = v1::TuningService::NewStub(this->channel());
+        vcpus_ = v1::VcpuService::NewStub(this->channel());
+    }
+
+    void TearDown() override {
+        // Streams first: the server's shutdown waits for open calls.
+        watcher_.reset();
+        devices_.reset();
+        memory_.reset();
+        tuning_.reset();
+        vcpus_.reset();
+        Base::TearDown();
+    }
+
+    // Opens a stream for this domain's events of `kinds` (all when empty) and waits for
+    // its listing to end, so what follows is live.
+    EventWatcher &Watch(std::initializer_list<v1::EventKind> kinds = {}) {
+        watcher_ = std::make_unique<EventWatcher>(this->channel(),
+                                                  WatchRequestFor(this->name(), kinds));
+        EXPECT_TRUE(watcher_->WaitForListingEnd(kCallTimeout));
+        return *watcher_;
+    }
+
+    // Waits for this domain's next event of `payload` from position `from`.
+    ::testing::AssertionResult Expect(v1::DomainEvent::EventCase payload,
+                                      v1::DomainEvent *event,
+                                      std::chrono::milliseconds timeout = kEventTimeout,
+                                      size_t from = 0, size_t *index = nullptr) {
+        return watcher_->WaitFor(
+            v1::DomainEvent::descriptor()->FindFieldByNumber(payload)->name(),
+            IsKindFor(payload, this->name()), timeout, event, index, from);
+    }
+
+    std::string Dir() const { return std::string(kGuestFilesRoot) + "/" + this->name(); }
+
+    // A 1 MiB file of zeros in the fixture's directory, readable by libvirt-qemu.
+    std::string MakeFile(const std::string &file) {
+        std::string path = Dir() + "/" + file;
+        std::ofstream out(path, std::ios::binary);
+        out.seekp((1 << 20) - 1);
+        out.put('\0');
+        out.close();
+        EXPECT_FALSE(out.fail()) << "cannot write '" << path << "'";
+        std::filesystem::permissions(path, std::filesystem::perms(0644));
+        return path;
+    }
+
+    std::string Xml(bool inactive = false) {
+        return DomainXmlOf(*this->domains_, this->name(), inactive);
+    }
+
+    std::unique_ptr<EventWatcher> watcher_;
+    std::unique_ptr<DeviceClient> devices_;
+    std::unique_ptr<MemoryClient> memory_;
+    std::unique_ptr<v1::TuningService::Stub> tuning_;
+    std::unique_ptr<v1::VcpuService::Stub> vcpus_;
+};
+
+using EventsShutOffQemuTest = EventsQemuTest<QemuGuestTest>;
+using EventsBootedQemuTest = EventsQemuTest<BootedQemuGuestTest>;
+
+// ---- Events around a boot and a shutdown ----
+
+// Boot with two CD-ROM drives: sda empty, sdb pointing at a missing file with
+// startupPolicy='optional' (libvirt starts the domain with sdb empty and says so with
+// DISK_CHANGE). The guest's agent connects during the boot. Then media goes into sda
+// (TRAY_CHANGE open, close) and the guest shuts down (its agent goes away first).
+TEST_F(EventsShutOffQemuTest, BootMediaChangeAndShutdownRaiseDiskTrayAndAgentEvents) {
+    const std::string missing = Dir() + "/missing.iso";
+    std::string xml = Xml(true);
+    const std::string cdroms =
+        "<disk type='file' device='cdrom'><driver name='qemu' type='raw'/>"
+        "<target dev='sda' bus='sata'/><readonly/></disk>"
+        "<disk type='file' device='cdrom'><driver name='qemu' type='raw'/>"
+        "<source file='" + missing + "' startupPolicy='optional'/>"
+        "<target dev='sdb' bus='sata'/><readonly/></disk>";
+    xml.replace(xml.find("</devices>"), 0, cdroms);
+    v1::DefineDomainRequest define;
+    define.set_xml(xml);
+    v1::Domain redefined;
+    ASSERT_TRUE(Succeeded(
+        domains_->DefineDomain(ContextWithDeadline().get(), define, &redefined)));
+
+    Watch({v1::EVENT_KIND_LIFECYCLE, v1::EVENT_KIND_DISK_CHANGE, v1::EVENT_KIND_TRAY_CHANGE,
+           v1::EVENT_KIND_AGENT_LIFECYCLE});
+    Boot();
+    ASSERT_FALSE(HasFatalFailure());
+
+    v1::DomainEvent event;
+    ASSERT_TRUE(Expect(v1::DomainEvent::kDiskChange, &event));
+    EXPECT_EQ(event.disk_change().reason(), v1::DISK_CHANGE_REASON_MISSING_ON_START);
+    EXPECT_EQ(event.disk_change().old_source_path(), missing);
+    EXPECT_EQ(event.disk_change().new_source_path(), "");
+    EXPECT_EQ(event.disk_change().device_alias(), "sata0-0-1");
+    EXPECT_EQ(event.domain().uuid(), defined().uuid());
+
+    ASSERT_TRUE(Expect(v1::DomainEvent::kAgentLifecycle, &event));
+    EXPECT_EQ(event.agent_lifecycle().state(), v1::AGENT_LIFECYCLE_STATE_CONNECTED);
+    // The agent opens its port once the guest runs: libvirt calls that "channel".
+    EXPECT_EQ(event.agent_lifecycle().reason(), v1::AGENT_LIFECYCLE_REASON_CHANNEL);
+
+    // Media into the empty drive: QEMU opens the tray, inserts, closes it.
+    std::string media = MakeFile("media.iso");
+    size_t before = watcher_->Count();
+    ASSERT_TRUE(Succeeded(devices_->Update(
+        name(),
+        "<disk type='file' device='cdrom'><driver name='qemu' type='raw'/><source file='" +
+            media + "'/><target dev='sda' bus='sata'/><readonly/></disk>",
+        {v1::DEVICE_MODIFY_FLAG_LIVE})));
+    size_t open_at = 0;
+    ASSERT_TRUE(Expect(v1::DomainEvent::kTrayChange, &event, kEventTimeout, before, &open_at));
+    EXPECT_EQ(event.tray_change().reason(), v1::TRAY_CHANGE_REASON_OPEN);
+    EXPECT_EQ(event.tray_change().device_alias(), "sata0-0-0");
+    ASSERT_TRUE(Expect(v1::DomainEvent::kTrayChange, &event, kEventTimeout, open_at + 1));
+    EXPECT_EQ(event.tray_change().reason(), v1::TRAY_CHANGE_REASON_CLOSE);
+    EXPECT_EQ(event.tray_change().device_alias(), "sata0-0-0");
+    EXPECT_THAT(Xml(), HasSubstr("<source file='" + media + "'"));
+
+    // An orderly shutdown: init stops qemu-ga (its port closes) before the power-off.
+    before = watcher_->Count();
+    ASSERT_TRUE(Succeeded(Shutdown({v1::SHUTDOWN_MODE_ACPI_POWER_BTN})));
+    size_t disconnected_at = 0;
+    ASSERT_TRUE(Expect(v1::DomainEvent::kAgentLifecycle, &event, kShutdownTimeout, before,
+                       &disconnected_at));
+    EXPECT_EQ(event.agent_lifecycle().state(), v1::AGENT_LIFECYCLE_STATE_DISCONNECTED);
+    EXPECT_EQ(event.agent_lifecycle().reason(), v1::AGENT_LIFECYCLE_REASON_CHANNEL);
+    ASSERT_TRUE(watcher_->WaitFor(
+        "lifecycle STOPPED/SHUTDOWN",
+        [](const v1::DomainEvent &e) {
+            return e.has_lifecycle() && e.lifecycle().type() == v1::LIFECYCLE_EVENT_TYPE_STOPPED;
+        },
+        kShutdownTimeout, &event, nullptr, disconnected_at));
+    EXPECT_EQ(event.lifecycle().stopped(), v1::STOPPED_DETAIL_SHUTDOWN);
+}
+
+// ---- Host-side actions on a running guest ----
+
+// ResetDomain: REBOOT. Streams filtered by kind or by another domain do not see it (or
+// the METADATA_CHANGE before it); an unfiltered-domain stream sees both.
+TEST_F(EventsBootedQemuTest, ResetRaisesRebootAndFiltersKeepOtherEventsOut) {
+    EventWatcher &reboots = Watch({v1::EVENT_KIND_REBOOT});
+    EventWatcher other_domain(channel(), WatchRequestFor("vg-events-no-such-domain"));
+    ASSERT_TRUE(other_domain.WaitForListingEnd(kCallTimeout));
+    v1::WatchEventsRequest every_domain_request;
+    every_domain_request.add_kinds(v1::EVENT_KIND_METADATA_CHANGE);
+    every_domain_request.add_kinds(v1::EVENT_KIND_REBOOT);
+    every_domain_request.set_skip_current_state(true);
+    EventWatcher every_domain(channel(), every_domain_request);
+    ASSERT_TRUE(every_domain.WaitForListingEnd(kCallTimeout));
+    const size_t other_domain_listing = other_domain.Count();
+
+    auto metadata = RequestFor<v1::SetDomainMetadataRequest>(name());
+    metadata.set_type(v1::METADATA_TYPE_TITLE);
+    metadata.set_metadata("events test");
+    v1::Domain domain;
+    ASSERT_TRUE(Succeeded(
+        domains_->SetDomainMetadata(ContextWithDeadline().get(), metadata, &domain)));
+    v1::DomainEvent event;
+    ASSERT_TRUE(every_domain.WaitFor("METADATA_CHANGE",
+                                     IsKindFor(v1::DomainEvent::kMetadataChange, name()),
+                                     kEventTimeout, &event));
+    EXPECT_EQ(event.metadata_change().type(), v1::METADATA_TYPE_TITLE);
+
+    ASSERT_TRUE(Succeeded(Reset()));
+    ASSERT_TRUE(Expect(v1::DomainEvent::kReboot, &event));
+    EXPECT_EQ(event.domain().uuid(), started().uuid());
+    EXPECT_EQ(event.domain().name(), name());
+    EXPECT_EQ(event.domain().id(), started().id());
+    ASSERT_TRUE(every_domain.WaitFor("REBOOT", IsKindFor(v1::DomainEvent::kReboot, name()),
+                                     kEventTimeout));
+
+    // Give the filtered streams as long again to receive anything they should not.
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    for (const v1::DomainEvent &e : reboots.Received())
+        EXPECT_THAT(e.event_case(), AnyOf(v1::DomainEvent::kCurrentState,
+                                          v1::DomainEvent::kCurrentStateEnd,
+                                          v1::DomainEvent::kReboot))
+            << "a REBOOT-only stream got " << e.ShortDebugString();
+    EXPECT_EQ(other_domain.Count(), other_domain_listing)
+        << "a stream of another domain got:\n" << other_domain.Describe();
+    for (const v1::DomainEvent &e : every_domain.Received())
+        EXPECT_NE(e.event_case(), v1::DomainEvent::kCurrentState)
+            << "skip_current_state was set";
+    // The guest really rebooted: a second ready banner.
+    EXPECT_TRUE(WaitForReadyBanners(2, kBootTimeout));
+}
+
+// AttachDomainDevice of a virtio disk into the spare root port, then
+// DetachDomainDeviceAlias: DEVICE_ADDED, then DEVICE_REMOVED once the guest let go.
+TEST_F(EventsBootedQemuTest, HotplugRaisesDeviceAddedThenDeviceRemovedWithTheAlias) {
+    Watch({v1::EVENT_KIND_DEVICE_ADDED, v1::EVENT_KIND_DEVICE_REMOVED,
+           v1::EVENT_KIND_DEVICE_REMOVAL_FAILED});
+    const std::string alias = "ua-vg-events-disk";
+    const std::string path = MakeFile("extra.raw");
+    ASSERT_TRUE(Succeeded(devices_->Attach(
+        name(),
+        "<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='" +
+            path + "'/><target dev='vdb' bus='virtio'/><alias name='" + alias + "'/></disk>",
+        {v1::DEVICE_MODIFY_FLAG_LIVE})));
+    v1::DomainEvent event;
+    size_t added_at = 0;
+    ASSERT_TRUE(Expect(v1::DomainEvent::kDeviceAdded, &event, kEventTimeout, 0, &added_at));
+    EXPECT_EQ(event.device_added().device_alias(), alias);
+    EXPECT_THAT(Xml(), HasSubstr("<alias name='" + alias + "'/>"));
+
+    ASSERT_TRUE(Succeeded(devices_->DetachAlias(name(), alias, {v1::DEVICE_MODIFY_FLAG_LIVE})));
+    ASSERT_TRUE(Expect(v1::DomainEvent::kDeviceRemoved, &event, kGuestEventTimeout, added_at));
+    EXPECT_EQ(event.device_removed().device_alias(), alias);
+    EXPECT_THAT(Xml(), ::testing::Not(HasSubstr(alias)));
+    EXPECT_TRUE(watcher_->Matching(IsKind(v1::DomainEvent::kDeviceRemovalFailed)).empty());
+}
+
+// SetDomainSchedulerParameters and PinDomainVcpu, live: a TUNABLE event each, carrying
+// the new value under libvirt's "cputune.*" name.
+TEST_F(EventsBootedQemuTest, TuningChangesRaiseTunableWithTheNewValues) {
+    Watch({v1::EVENT_KIND_TUNABLE});
+    auto scheduler = RequestFor<v1::SetDomainSchedulerParametersRequest>(
+        name(), {v1::MODIFICATION_IMPACT_LIVE});
+    v1::TypedParameter *shares = scheduler.add_parameters();
+    shares->set_name("cpu_shares");
+    shares->set_uint64_value(2048);
+    v1::DomainSchedulerParameters applied;
+    ASSERT_TRUE(Succeeded(
+        tuning_->SetDomainSchedulerParameters(ContextWithDeadline().get(), scheduler, &applied)));
+    v1::DomainEvent event;
+    size_t shares_at = 0;
+    ASSERT_TRUE(Expect(v1::DomainEvent::kTunable, &event, kEventTimeout, 0, &shares_at));
+    const v1::TypedParameter *param = ParamNamed(event.tunable().params(), "cputune.cpu_shares");
+    ASSERT_NE(param, nullptr) << event.ShortDebugString();
+    EXPECT_EQ(param->uint64_value(), 2048u);
+
+    auto pin = RequestFor<v1::PinDomainVcpuRequest>(name(), {v1::MODIFICATION_IMPACT_LIVE});
+    pin.set_vcpu(0);
+    pin.add_cpus(0);
+    v1::PinDomainVcpuResponse pinned;
+    ASSERT_TRUE(Succeeded(vcpus_->PinDomainVcpu(ContextWithDeadline().get(), pin, &pinned)));
+    ASSERT_TRUE(Expect(v1::DomainEvent::kTunable, &event, kEventTimeout, shares_at + 1));
+    param = ParamNamed(event.tunable().params(), "cputune.vcpupin0");
+    ASSERT_NE(param, nullptr) << event.ShortDebugString();
+    EXPECT_EQ(param->string_value(), "0");
+}
+
+// SetDomainMemory (live) to 96 MiB: the guest's balloon driver gives memory back and
+// BALLOON_CHANGE reports the new size, which GetDomainInfo then agrees with.
+TEST_F(EventsBootedQemuTest, SetMemoryRaisesBalloonChangeWithTheNewSizeInKiB) {
+    Watch({v1::EVENT_KIND_BALLOON_CHANGE});
+    const uint64_t target_kib = 96 * 1024;
+    ASSERT_TRUE(Succeeded(memory_->SetMemory(name(), target_kib, {v1::MEMORY_MOD_FLAG_LIVE})));
+    v1::DomainEvent event;
+    ASSERT_TRUE(watcher_->WaitFor(
+        "BALLOON_CHANGE to 96 MiB",
+        [&](const v1::DomainEvent &e) {
+            return e.has_balloon_change() && e.balloon_change().actual_kib() == target_kib;
+        },
+        kGuestEventTimeout, &event));
+    EXPECT_EQ(event.domain().name(), name());
+    EXPECT_EQ(DomainInfoOf(*domains_, name()).memory_kib(), target_kib);
+}
+
+// A plain RFB client on the VNC port of the live XML: GRAPHICS CONNECT when the socket
+// opens, INITIALIZE once the handshake (security type None) is done, DISCONNECT on
+// close, each with both addresses.
+TEST_F(EventsBootedQemuTest, VncClientRaisesGraphicsConnectInitializeAndDisconnect) {
+    Watch({v1::EVENT_KIND_GRAPHICS});
+    std::string port = Capture(Xml(), "<graphics type='vnc' port='([0-9]+)'");
+    ASSERT_FALSE(port.empty()) << Xml();
+
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(std::stoi(port)));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr *>(&address), sizeof(address)), 0);
+    sockaddr_in mine{};
+    socklen_t mine_size = sizeof(mine);
+    ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr *>(&mine), &mine_size), 0);
+    const std::string my_port = std::to_string(ntohs(mine.sin_port));
+
+    v1::DomainEvent event;
+    size_t connect_at = 0;
+    ASSERT_TRUE(Expect(v1::DomainEvent::kGraphics, &event, kEventTimeout, 0, &connect_at));
+    EXPECT_EQ(event.graphics().phase(), v1::GRAPHICS_PHASE_CONNECT);
+    EXPECT_EQ(event.graphics().local().family(), v1::GRAPHICS_ADDRESS_FAMILY_IPV4);
+    EXPECT_EQ(event.graphics().local().node(), "127.0.0.1");
+    EXPECT_EQ(event.graphics().local().service(), port);
+    EXPECT_EQ(event.graphics().remote().family(), v1::GRAPHICS_ADDRESS_FAMILY_IPV4);
+    EXPECT_EQ(event.graphics().remote().node(), "127.0.0.1");
+    EXPECT_EQ(event.graphics().remote().service(), my_port);
+
+    // RFB 3.8 with security type None (1): version both ways, the type list, our choice,
+    // the result, ClientInit (shared). QEMU reports INITIALIZE on ClientInit.
+    auto read_exactly = [fd](size_t n) {
+        std::string data(n, '\0');
+        size_t got = 0;
+        while (got < n) {
+            ssize_t r = read(fd, data.data() + got, n - got);
+            if (r <= 0)
+                return std::string();
+            got += static_cast<size_t>(r);
+        }
+        return data;
+    };
+    ASSERT_EQ(read_exactly(12).substr(0, 4), "RFB ");
+    ASSERT_EQ(write(fd, "RFB 003.008\n", 12), 12);
+    std::string count = read_exactly(1);
+    ASSERT_EQ(count.size(), 1u);
+    std::string types = read_exactly(static_cast<unsigned char>(count[0]));
+    ASSERT_NE(types.find('\x01'), std::string::npos) << "no security type None";
+    ASSERT_EQ(write(fd, "\x01", 1), 1);
+    ASSERT_EQ(read_exactly(4), std::string(4, '\0')) << "security result";
+    ASSERT_EQ(write(fd, "\x01", 1), 1);
+
+    size_t initialize_at = 0;
+    ASSERT_TRUE(Expect(v1::DomainEvent::kGraphics, &event, kEventTimeout, connect_at + 1,
+                       &initialize_at));
+    EXPECT_EQ(event.graphics().phase(), v1::GRAPHICS_PHASE_INITIALIZE);
+    EXPECT_EQ(event.graphics().auth_scheme(), "none");
+    EXPECT_EQ(event.graphics().remote().service(), my_port);
+    EXPECT_EQ(event.graphics().subject_size(), 0);
+
+    close(fd);
+    ASSERT_TRUE(Expect(v1::DomainEvent::kGraphics, &event, kEventTimeout, initialize_at + 1));
+    EXPECT_EQ(event.graphics().phase(), v1::GRAPHICS_PHASE_DISCONNECT);
+    EXPECT_EQ(event.graphics().remote().service(), my_port);
+}
+
+// SetDomainTime an hour ahead through the agent: qemu-ga sets the clock and writes the
+// RTC (hwclock -w), which QEMU reports as an RTC change of about +3600 s.
+TEST_F(EventsBootedQemuTest, SetTimeAnHourAheadRaisesRtcChangeOfAboutAnHour) {
+    Watch({v1::EVENT_KIND_RTC_CHANGE});
+    auto request = RequestFor<v1::SetDomainTimeRequest>(name());
+    request.set_seconds(std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count() +
+                        3600);
+    v1::Domain domain;
+    ASSERT_TRUE(Succeeded(domains_->SetDomainTime(ContextWithDeadline().get(), request, &domain)));
+    v1::DomainEvent event;
+    ASSERT_TRUE(Expect(v1::DomainEvent::kRtcChange, &event));
+    EXPECT_NEAR(event.rtc_change().utc_offset_seconds(), 3600, 30) << event.ShortDebugString();
+}
+
+// PMSuspendDomain (S3, through the agent), then PMWakeupDomain: PM_SUSPEND and the
+// lifecycle PMSUSPENDED/MEMORY, then PM_WAKEUP and STARTED/WAKEUP. (This guest's kernel
+// does not come back from S3 properly; QEMU's wake-up, which the events report, does
+// happen. Teardown destroys the guest.)
+TEST_F(EventsBootedQemuTest, PMSuspendThenWakeupRaisePMSuspendAndPMWakeup) {
+    Watch({v1::EVENT_KIND_PM_SUSPEND, v1::EVENT_KIND_PM_WAKEUP, v1::EVENT_KIND_LIFECYCLE,
+           v1::EVENT_KIND_PM_SUSPEND_DISK});
+    auto suspend = RequestFor<v1::PMSuspendDomainRequest>(name());
+    suspend.set_target(v1::PM_SUSPEND_TARGET_MEM);
+    v1::Domain domain;
+    ASSERT_TRUE(Succeeded(domains_->PMSuspendDomain(ContextWithDeadline().get(), suspend, &domain)));
+    v1::DomainEvent event;
+    size_t suspended_at = 0;
+    ASSERT_TRUE(Expect(v1::DomainEvent::kPmSuspend, &event, kEventTimeout, 0, &suspended_at));
+    EXPECT_EQ(event.pm_suspend().reason(), 0);
+    ASSERT_TRUE(watcher_->WaitFor(
+        "lifecycle PMSUSPENDED",
+        [](const v1::DomainEvent &e) {
+            return e.has_lifecycle() &&
+                   e.lifecycle().type() == v1::LIFECYCLE_EVENT_TYPE_PMSUSPENDED;
+        },
+        kEventTimeout, &event));
+    EXPECT_EQ(event.lifecycle().pm_suspended(), v1::PM_SUSPENDED_DETAIL_MEMORY);
+    EXPECT_TRUE(WaitForState(v1::DOMAIN_STATE_PMSUSPENDED, kEventTimeout));
+
+    auto wakeup = RequestFor<v1::PMWakeupDomainRequest>(name());
+    ASSERT_TRUE(Succeeded(domains_->PMWakeupDomain(ContextWithDeadline().get(), wakeup, &domain)));
+    ASSERT_TRUE(Expect(v1::DomainEvent::kPmWakeup, &event, kEventTimeout, suspended_at));
+    EXPECT_EQ(event.pm_wakeup().reason(), 0);
+    ASSERT_TRUE(watcher_->WaitFor(
+        "lifecycle STARTED/WAKEUP",
+        [](const v1::DomainEvent &e) {
+            return e.has_lifecycle() && e.lifecycle().type() == v1::LIFECYCLE_EVENT_TYPE_STARTED;
+        },
+        kEventTimeout, &event, nullptr, suspended_at));
+    EXPECT_EQ(event.lifecycle().started(), v1::STARTED_DETAIL_WAKEUP);
+    EXPECT_TRUE(watcher_->Matching(IsKind(v1::DomainEvent::kPmSuspendDisk)).empty());
+}
+
+// A write threshold on vda (SetDomainBlockThreshold), then a block pull of vda's backing
+// file into its overlay, started from the test process (virtgrpcd has no block job RPC
+// yet): BLOCK_THRESHOLD once the pull writes past it, and the job's end as BLOCK_JOB
+// (named by the overlay's path) and BLOCK_JOB_2 (named "vda"), type PULL, COMPLETED.
+TEST_F(EventsBootedQemuTest, BlockPullRaisesBlockJobBothWaysAndCrossesTheThreshold) {
+    Watch({v1::EVENT_KIND_BLOCK_JOB, v1::EVENT_KIND_BLOCK_JOB_2,
+           v1::EVENT_KIND_BLOCK_THRESHOLD});
+    v1::GetDomainBlockInfoResponse info;
+    ASSERT_TRUE(Succeeded(devices_->BlockInfo(name(), "vda", &info)));
+    const uint64_t threshold = info.allocation_bytes() + (64 << 10);
+    ASSERT_TRUE(Succeeded(devices_->SetThreshold(name(), "vda", threshold)));
+    const std::string vda_path =
+        Capture(Xml(), "<disk type='file' device='disk'>[\\s\\S]*?<source file='([^']+)'");
+
+    LibvirtDomain libvirt(name());
+    ASSERT_NE(libvirt.get(), nullptr) << LibvirtDomain::LastError();
+    ASSERT_EQ(virDomainBlockPull(libvirt.get(), "vda", 0, 0), 0) << LibvirtDomain::LastError();
+
+    v1::DomainEvent event;
+    ASSERT_TRUE(Expect(v1::DomainEvent::kBlockJob2, &event, kGuestEventTimeout));
+    EXPECT_EQ(event.block_job_2().disk(), "vda");
+    EXPECT_EQ(event.block_job_2().type(), v1::BLOCK_JOB_TYPE_PULL);
+    EXPECT_EQ(event.block_job_2().status(), v1::BLOCK_JOB_STATUS_COMPLETED);
+    ASSERT_TRUE(Expect(v1::DomainEvent::kBlockJob, &event));
+    EXPECT_EQ(event.block_job().disk(), vda_path);
+    EXPECT_EQ(event.block_job().type(), v1::BLOCK_JOB_TYPE_PULL);
+    EXPECT_EQ(event.block_job().status(), v1::BLOCK_JOB_STATUS_COMPLETED);
+    // The pull really happened: vda has no backing file any more.
+    EXPECT_THAT(Xml(), ::testing::Not(HasSubstr("<backingStore type='file'")));
+
+    ASSERT_TRUE(Expect(v1::DomainEvent::kBlockThreshold, &event));
+    EXPECT_THAT(event.block_threshold().device(), StartsWith("vda"));
+    EXPECT_EQ(event.block_threshold().path(), vda_path);
+    EXPECT_EQ(event.block_threshold().threshold_bytes(), threshold);
+    EXPECT_GT(event.block_threshold().excess_bytes(), 0u);
+}
+
+// A push-mode backup of vda to a file, started from the test process (virtgrpcd has no
+// backup RPC yet): JOB_COMPLETED with the job's statistics.
+TEST_F(EventsBootedQemuTest, BackupRaisesJobCompletedWithItsStatistics) {
+    Watch({v1::EVENT_KIND_JOB_COMPLETED});
+    const std::string target = Dir() + "/backup.qcow2";
+    const std::string backup_xml =
+        "<domainbackup><disks><disk name='vda' type='file'><target file='" + target +
+        "'/><driver type='qcow2'/></disk></disks></domainbackup>";
+    LibvirtDomain libvirt(name());
+    ASSERT_NE(libvirt.get(), nullptr) << LibvirtDomain::LastError();
+    ASSERT_EQ(virDomainBackupBegin(libvirt.get(), backup_xml.c_str(), nullptr, 0), 0)
+        << LibvirtDomain::LastError();
+
+    v1::DomainEvent event;
+    ASSERT_TRUE(Expect(v1::DomainEvent::kJobCompleted, &event, kGuestEventTimeout));
+    const auto &stats = event.job_completed().stats();
+    const v1::TypedParameter *operation = ParamNamed(stats, VIR_DOMAIN_JOB_OPERATION);
+    ASSERT_NE(operation, nullptr) << event.ShortDebugString();
+    EXPECT_EQ(operation->int32_value(), VIR_DOMAIN_JOB_OPERATION_BACKUP);
+    const v1::TypedParameter *success = ParamNamed(stats, VIR_DOMAIN_JOB_SUCCESS);
+    ASSERT_NE(success, nullptr) << event.ShortDebugString();
+    EXPECT_TRUE(success->bool_value());
+    EXPECT_NE(ParamNamed(stats, VIR_DOMAIN_JOB_TIME_ELAPSED), nullptr)
+        << event.ShortDebugString();
+    EXPECT_TRUE(std::filesystem::exists(target));
+}
+
+}  // namespace
+}  // namespace virtgrpc::testing
