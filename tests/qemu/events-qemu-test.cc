@@ -12,8 +12,8 @@
 // a second host; MEMORY_FAILURE needs an injected machine check (no MCE injection
 // here); MEMORY_DEVICE_SIZE_CHANGE needs a virtio-mem device (the guest kernel lacks
 // virtio_mem); DEVICE_REMOVAL_FAILED needs a guest that refuses an unplug;
-// PMSUSPEND_DISK needs S4, which the template disables; WATCHDOG needs a watchdog
-// driver the guest kernel lacks. Their conversions are covered by event-sources-test.
+// PMSUSPEND_DISK needs S4, which the template disables. Their conversions are covered
+// by event-sources-test.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -29,6 +29,7 @@
 #include <gtest/gtest.h>
 
 extern "C" {
+#include <libvirt/libvirt-qemu.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 }
@@ -212,9 +213,14 @@ TEST_F(EventsShutOffQemuTest, BootMediaChangeAndShutdownRaiseDiskTrayAndAgentEve
     EXPECT_EQ(event.disk_change().device_alias(), "sata0-0-1");
     EXPECT_EQ(event.domain().uuid(), defined().uuid());
 
-    ASSERT_TRUE(Expect(v1::DomainEvent::kAgentLifecycle, &event));
+    // QEMU starts with the agent's port closed (libvirt: DISCONNECTED because the domain
+    // started); qemu-ga opens it during the boot (CONNECTED, "channel").
+    size_t agent_at = 0;
+    ASSERT_TRUE(Expect(v1::DomainEvent::kAgentLifecycle, &event, kEventTimeout, 0, &agent_at));
+    EXPECT_EQ(event.agent_lifecycle().state(), v1::AGENT_LIFECYCLE_STATE_DISCONNECTED);
+    EXPECT_EQ(event.agent_lifecycle().reason(), v1::AGENT_LIFECYCLE_REASON_DOMAIN_STARTED);
+    ASSERT_TRUE(Expect(v1::DomainEvent::kAgentLifecycle, &event, kEventTimeout, agent_at + 1));
     EXPECT_EQ(event.agent_lifecycle().state(), v1::AGENT_LIFECYCLE_STATE_CONNECTED);
-    // The agent opens its port once the guest runs: libvirt calls that "channel".
     EXPECT_EQ(event.agent_lifecycle().reason(), v1::AGENT_LIFECYCLE_REASON_CHANNEL);
 
     // Media into the empty drive: QEMU opens the tray, inserts, closes it.
@@ -536,9 +542,12 @@ TEST_F(EventsBootedQemuTest, BlockPullRaisesBlockJobBothWaysAndCrossesTheThresho
 }
 
 // A push-mode backup of vda to a file, started from the test process (virtgrpcd has no
-// backup RPC yet): JOB_COMPLETED with the job's statistics.
+// backup RPC yet): JOB_COMPLETED with the job's statistics, and the backup's block job
+// ending as BLOCK_JOB_2 type BACKUP.
 TEST_F(EventsBootedQemuTest, BackupRaisesJobCompletedWithItsStatistics) {
-    Watch({v1::EVENT_KIND_JOB_COMPLETED});
+    Watch({v1::EVENT_KIND_JOB_COMPLETED, v1::EVENT_KIND_BLOCK_JOB_2});
+    v1::GetDomainBlockInfoResponse info;
+    ASSERT_TRUE(Succeeded(devices_->BlockInfo(name(), "vda", &info)));
     const std::string target = Dir() + "/backup.qcow2";
     const std::string backup_xml =
         "<domainbackup><disks><disk name='vda' type='file'><target file='" + target +
@@ -559,7 +568,88 @@ TEST_F(EventsBootedQemuTest, BackupRaisesJobCompletedWithItsStatistics) {
     EXPECT_TRUE(success->bool_value());
     EXPECT_NE(ParamNamed(stats, VIR_DOMAIN_JOB_TIME_ELAPSED), nullptr)
         << event.ShortDebugString();
+    const v1::TypedParameter *total = ParamNamed(stats, VIR_DOMAIN_JOB_DISK_TOTAL);
+    const v1::TypedParameter *processed = ParamNamed(stats, VIR_DOMAIN_JOB_DISK_PROCESSED);
+    ASSERT_TRUE(total && processed) << event.ShortDebugString();
+    EXPECT_EQ(total->uint64_value(), info.capacity_bytes()) << "the whole of vda";
+    EXPECT_EQ(processed->uint64_value(), total->uint64_value());
     EXPECT_TRUE(std::filesystem::exists(target));
+
+    ASSERT_TRUE(Expect(v1::DomainEvent::kBlockJob2, &event));
+    EXPECT_EQ(event.block_job_2().disk(), "vda");
+    EXPECT_EQ(event.block_job_2().type(), v1::BLOCK_JOB_TYPE_BACKUP);
+    EXPECT_EQ(event.block_job_2().status(), v1::BLOCK_JOB_STATUS_COMPLETED);
+}
+
+// Starts `script` with /bin/sh in the guest through the agent's guest-exec (libvirt's
+// virDomainQemuAgentCommand from the test process: virtgrpcd has no such RPC) and
+// returns without waiting for it; newlines in `script` separate commands.
+::testing::AssertionResult StartInGuest(virDomainPtr domain, const std::string &script) {
+    std::string escaped;
+    for (char c : script) {
+        if (c == '"' || c == '\\')
+            escaped += '\\';
+        escaped += c == '\n' ? ';' : c;
+    }
+    const std::string command =
+        "{\"execute\":\"guest-exec\",\"arguments\":{\"path\":\"/bin/sh\",\"arg\":[\"-c\",\"" +
+        escaped + "\"]}}";
+    char *reply = virDomainQemuAgentCommand(domain, command.c_str(), 10, 0);
+    if (!reply)
+        return ::testing::AssertionFailure() << "guest-exec: " << LibvirtDomain::LastError();
+    std::string answer = reply;
+    free(reply);
+    if (Capture(answer, "\"pid\": *([0-9]+)").empty())
+        return ::testing::AssertionFailure() << "guest-exec answered " << answer;
+    return ::testing::AssertionSuccess();
+}
+
+// An i6300esb watchdog with action pause. The guest's kernel has no driver for it, so
+// the guest programs it by hand (busybox devmem + a PCI config write): both timer
+// stages 1 tick (~1 ms), then enable it and never feed it. QEMU fires it at once:
+// WATCHDOG with action PAUSE, lifecycle SUSPENDED/WATCHDOG, and the domain PAUSED with
+// reason WATCHDOG.
+TEST_F(EventsShutOffQemuTest, UnfedWatchdogRaisesWatchdogPauseAndPausesTheDomain) {
+    std::string xml = Xml(true);
+    xml.replace(xml.find("</devices>"), 0, "<watchdog model='i6300esb' action='pause'/>");
+    v1::DefineDomainRequest define;
+    define.set_xml(xml);
+    v1::Domain redefined;
+    ASSERT_TRUE(Succeeded(
+        domains_->DefineDomain(ContextWithDeadline().get(), define, &redefined)));
+    Boot();
+    ASSERT_FALSE(HasFatalFailure());
+    Watch({v1::EVENT_KIND_WATCHDOG, v1::EVENT_KIND_LIFECYCLE});
+
+    // i6300esb (8086:25ab): the unlock sequence (0x80, 0x86 at offset 0xc) before each
+    // preload write (offsets 0 and 4), then ESB_WDT_ENABLE (0x02) into the lock register
+    // at config offset 0x68 (104).
+    const std::string script =
+        "for d in /sys/bus/pci/devices/*; do [ $(cat $d/device) = 0x25ab ] && break; done\n"
+        "bar=$(head -n1 $d/resource | cut -d' ' -f1)\n"
+        "devmem $((bar + 12)) 32 0x80\ndevmem $((bar + 12)) 32 0x86\ndevmem $bar 32 1\n"
+        "devmem $((bar + 12)) 32 0x80\ndevmem $((bar + 12)) 32 0x86\n"
+        "devmem $((bar + 4)) 32 1\n"
+        "printf '\\002' | dd of=$d/config bs=1 seek=104 count=1 conv=notrunc\n";
+    LibvirtDomain libvirt(name());
+    ASSERT_NE(libvirt.get(), nullptr) << LibvirtDomain::LastError();
+    // The guest pauses as soon as the watchdog is enabled: the events and the state
+    // say what happened.
+    ASSERT_TRUE(StartInGuest(libvirt.get(), script));
+
+    v1::DomainEvent event;
+    ASSERT_TRUE(Expect(v1::DomainEvent::kWatchdog, &event));
+    EXPECT_EQ(event.watchdog().action(), v1::WATCHDOG_ACTION_PAUSE);
+    ASSERT_TRUE(watcher_->WaitFor(
+        "lifecycle SUSPENDED",
+        [](const v1::DomainEvent &e) {
+            return e.has_lifecycle() && e.lifecycle().type() == v1::LIFECYCLE_EVENT_TYPE_SUSPENDED;
+        },
+        kEventTimeout, &event));
+    EXPECT_EQ(event.lifecycle().suspended(), v1::SUSPENDED_DETAIL_WATCHDOG);
+    v1::DomainStateInfo state;
+    EXPECT_TRUE(WaitForState(v1::DOMAIN_STATE_PAUSED, kEventTimeout, &state));
+    EXPECT_EQ(state.paused_reason(), v1::PAUSED_REASON_WATCHDOG) << DescribeState(state);
 }
 
 }  // namespace
