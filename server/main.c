@@ -21,6 +21,7 @@
 #include "server/runtime/libvirt-event-loop.h"
 #include "server/runtime/loop.h"
 #include "server/runtime/worker-pool.h"
+#include "server/services/event-hub.h"
 #include "server/services/health.h"
 #include "server/services/service.h"
 #include "server/transport/server.h"
@@ -47,6 +48,7 @@ typedef struct vg_daemon {
     vg_loop *loop;
     vg_worker_pool *pool;
     vg_libvirt *libvirt;
+    vg_event_hub *events;
     vg_server *server;
     uv_signal_t sigterm;
     uv_signal_t sigint;
@@ -322,6 +324,7 @@ main(int argc, char **argv)
 
     daemon.libvirt = vg_libvirt_new(daemon.loop, daemon.pool, daemon.options.connect_uri);
     vg_services_init(daemon.libvirt, daemon.loop, daemon.pool);
+    daemon.events = vg_event_hub_init(daemon.loop, daemon.pool, daemon.libvirt);
     vg_libvirt_listen(daemon.libvirt, vg_daemon_libvirt_changed, &daemon);
     vg_libvirt_open(daemon.libvirt); /* on failure it keeps retrying, NOT_SERVING */
 
@@ -369,6 +372,7 @@ main(int argc, char **argv)
     vg_loop_run(daemon.loop);
 
     daemon.server = vg_server_free(daemon.server);
+    daemon.events = vg_event_hub_free(daemon.events);
     daemon.libvirt = vg_libvirt_free(daemon.libvirt);
     daemon.pool = vg_worker_pool_free(daemon.pool);
     daemon.loop = vg_loop_free(daemon.loop);

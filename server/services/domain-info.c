@@ -10,25 +10,6 @@
 #include "server/services/service.h"
 #include "vg-methods.h"
 
-static int
-vg_domain_compare_names(const void *a, const void *b)
-{
-    const Virtgrpc__V1__Domain *const *x = a;
-    const Virtgrpc__V1__Domain *const *y = b;
-
-    return strcmp((*x)->name, (*y)->name);
-}
-
-static void
-vg_domain_list_release(void *list)
-{
-    virDomainPtr *domains = list;
-
-    for (size_t i = 0; domains[i]; i++)
-        virDomainFree(domains[i]);
-    free(domains);
-}
-
 int
 vgh_domain_service_list_domains(vg_call *call,
                                 const Virtgrpc__V1__ListDomainsRequest *request,
@@ -36,50 +17,14 @@ vgh_domain_service_list_domains(vg_call *call,
 {
     unsigned int flags = 0;
     virConnectPtr conn;
-    virDomainPtr *domains = NULL;
-    virDomainStatsRecordPtr *records = NULL;
-    int n;
 
     if (VG_FLAGS(call, vg_enum_list_domains_filter, request, filters, &flags) < 0)
         return -1;
     if (!(conn = vg_service_conn(call)))
         return -1;
-    n = virConnectListAllDomains(conn, &domains, flags);
-    if (n < 0)
+    if (vg_domain_list(vg_call_arena(call), conn, flags, &response->domains,
+                       &response->n_domains) < 0)
         return vg_call_fail_libvirt(call);
-    vg_call_defer(call, vg_domain_list_release, domains); /* NULL-terminated */
-    if (n == 0)
-        return 0;
-
-    /* One call for every domain's state instead of one virDomainGetState each: on a
-     * remote libvirtd that is one round trip instead of n. */
-    if (virDomainListGetStats(domains, VIR_DOMAIN_STATS_STATE, &records, 0) < 0)
-        return vg_call_fail_libvirt(call);
-    vg_call_defer(call, (void (*)(void *))virDomainStatsRecordListFree, records);
-
-    response->domains = vg_call_alloc(call, sizeof(*response->domains) * (size_t)n);
-    for (int i = 0; records[i]; i++) {
-        Virtgrpc__V1__Domain *domain = VG_NEW(call, Virtgrpc__V1__Domain,
-                                              virtgrpc__v1__domain__init);
-        char uuid[VIR_UUID_STRING_BUFLEN];
-        unsigned int id = virDomainGetID(records[i]->dom);
-        int state = VIR_DOMAIN_NOSTATE;
-        int reason = 0;
-
-        virDomainGetUUIDString(records[i]->dom, uuid);
-        domain->uuid = vg_call_strdup(call, uuid);
-        domain->name = vg_call_strdup(call, virDomainGetName(records[i]->dom));
-        domain->id = id == (unsigned int)-1 ? -1 : (int32_t)id;
-        virTypedParamsGetInt(records[i]->params, records[i]->nparams, "state.state", &state);
-        virTypedParamsGetInt(records[i]->params, records[i]->nparams, "state.reason",
-                             &reason);
-        domain->state = VG_NEW(call, Virtgrpc__V1__DomainStateInfo,
-                               virtgrpc__v1__domain_state_info__init);
-        vg_domain_state_set(domain->state, state, reason);
-        response->domains[response->n_domains++] = domain;
-    }
-    qsort(response->domains, response->n_domains, sizeof(*response->domains),
-          vg_domain_compare_names);
     return 0;
 }
 

@@ -7,6 +7,8 @@
 #pragma once
 
 #include <libvirt/libvirt.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 #include "server/runtime/libvirt-conn.h"
 #include "server/runtime/loop.h"
@@ -34,8 +36,10 @@ vg_event_hub *vg_event_hub_free(vg_event_hub *hub);
 void vg_event_hub_publish(vg_event_hub *hub, virDomainPtr domain, int event_id,
                           Virtgrpc__V1__DomainEvent *event);
 
-/* Adds a watcher for `call` (a WatchEvents call). Any thread. `domains` / `kinds` are
- * copied. Takes a reference on the call and ends it when the hub cannot serve it. */
+/* Adds a watcher for `call` (a WatchEvents call with a valid request). Any thread.
+ * `domains` are copied; `event_id_mask` has bit 1 << VIR_DOMAIN_EVENT_ID_* set for
+ * each kind wanted, 0 for all. The hub keeps a reference on the call until it is done,
+ * and ends it itself when the watcher falls behind. */
 void vg_event_hub_watch(vg_event_hub *hub, vg_call *call,
                         Virtgrpc__V1__DomainRef *const *domains, size_t n_domains,
-                        uint32_t event_id_mask, bool skip_current_state);
+                        uint64_t event_id_mask, bool skip_current_domains);

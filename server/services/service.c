@@ -2,7 +2,10 @@
 
 #include <libvirt/virterror.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "server/runtime/arena.h"
 
 static vg_libvirt *vg_services_connection;
 static vg_loop *vg_services_event_loop;
@@ -284,5 +287,72 @@ vg_peek_read(vg_call *call, virDomainPtr domain, vg_peek_fn peek, const char *ta
     }
     out->data = data;
     out->len = size;
+    return 0;
+}
+
+static int
+vg_domain_compare_names(const void *a, const void *b)
+{
+    const Virtgrpc__V1__Domain *const *x = a;
+    const Virtgrpc__V1__Domain *const *y = b;
+
+    return strcmp((*x)->name, (*y)->name);
+}
+
+static void
+vg_domain_list_release(void *list)
+{
+    virDomainPtr *domains = list;
+
+    for (size_t i = 0; domains[i]; i++)
+        virDomainFree(domains[i]);
+    free(domains);
+}
+
+int
+vg_domain_list(vg_arena *arena, virConnectPtr conn, unsigned int flags,
+               Virtgrpc__V1__Domain ***out, size_t *n_out)
+{
+    virDomainPtr *domains = NULL;
+    virDomainStatsRecordPtr *records = NULL;
+    int n;
+
+    *out = NULL;
+    *n_out = 0;
+    n = virConnectListAllDomains(conn, &domains, flags);
+    if (n < 0)
+        return -1;
+    vg_arena_defer(arena, vg_domain_list_release, domains); /* NULL-terminated */
+    if (n == 0)
+        return 0;
+
+    /* One call for every domain's state instead of one virDomainGetState each: on a
+     * remote libvirtd that is one round trip instead of n. */
+    if (virDomainListGetStats(domains, VIR_DOMAIN_STATS_STATE, &records, 0) < 0)
+        return -1;
+    vg_arena_defer(arena, (void (*)(void *))virDomainStatsRecordListFree, records);
+
+    *out = vg_arena_alloc(arena, sizeof(**out) * (size_t)n);
+    for (int i = 0; records[i]; i++) {
+        Virtgrpc__V1__Domain *domain = vg_arena_alloc(arena, sizeof(*domain));
+        char uuid[VIR_UUID_STRING_BUFLEN];
+        unsigned int id = virDomainGetID(records[i]->dom);
+        int state = VIR_DOMAIN_NOSTATE;
+        int reason = 0;
+
+        virtgrpc__v1__domain__init(domain);
+        virDomainGetUUIDString(records[i]->dom, uuid);
+        domain->uuid = vg_arena_strdup(arena, uuid);
+        domain->name = vg_arena_strdup(arena, virDomainGetName(records[i]->dom));
+        domain->id = id == (unsigned int)-1 ? -1 : (int32_t)id;
+        virTypedParamsGetInt(records[i]->params, records[i]->nparams, "state.state", &state);
+        virTypedParamsGetInt(records[i]->params, records[i]->nparams, "state.reason",
+                             &reason);
+        domain->state = vg_arena_alloc(arena, sizeof(*domain->state));
+        virtgrpc__v1__domain_state_info__init(domain->state);
+        vg_domain_state_set(domain->state, state, reason);
+        (*out)[(*n_out)++] = domain;
+    }
+    qsort(*out, *n_out, sizeof(**out), vg_domain_compare_names);
     return 0;
 }

@@ -52,6 +52,15 @@ int vg_domain_fill(vg_call *call, virDomainPtr domain, Virtgrpc__V1__Domain *out
 int vg_domain_fill_gone(vg_call *call, virDomainPtr domain, int gone_state,
                         int gone_reason, Virtgrpc__V1__Domain *out);
 
+/*
+ * Every domain virConnectListAllDomains returns for `flags`, with its state, sorted by
+ * name, in `arena` memory. Returns -1 with libvirt's error set (record it with
+ * vg_call_fail_libvirt on the same thread). Two libvirt calls whatever the count.
+ */
+struct vg_arena;
+int vg_domain_list(struct vg_arena *arena, virConnectPtr conn, unsigned int flags,
+                   Virtgrpc__V1__Domain ***domains, size_t *n_domains);
+
 /* Fills a DomainStateInfo from libvirt's state and reason numbers. */
 void vg_domain_state_set(Virtgrpc__V1__DomainStateInfo *out, int state, int reason);
 

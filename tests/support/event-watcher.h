@@ -1,91 +1,76 @@
-// A WatchEvents stream held open by a test: a thread reads every message into a list
-// (with the time it arrived) while the test acts, and the test waits for the message it
-// expects with a predicate. Failure messages list everything the stream delivered.
-//
-//   EventWatcher watcher(channel(), WatchRequestFor(name(), {v1::EVENT_KIND_REBOOT}));
-//   ASSERT_TRUE(watcher.WaitForListingEnd(kEventTimeout));
-//   ... act ...
-//   v1::DomainEvent event;
-//   ASSERT_TRUE(watcher.WaitFor("REBOOT", IsKind(v1::DomainEvent::kReboot), kEventTimeout,
-//                               &event));
+// A WatchEvents stream read on its own thread, so a test can trigger something and then
+// wait for the event it expects with a timeout, without blocking on Read.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <functional>
-#include <initializer_list>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <grpcpp/grpcpp.h>
-#include <gtest/gtest.h>
 
 #include "virtgrpc/v1/events.grpc.pb.h"
 
 namespace virtgrpc::testing {
 
-// How long a live event may take from the action that causes it to the watcher: "a few
-// seconds", with room for a loaded host.
-constexpr std::chrono::milliseconds kEventTimeout{5000};
-
-// A request for the events of the domain called `domain` (all domains when empty), of
-// `kinds` (all when empty).
-v1::WatchEventsRequest WatchRequestFor(const std::string &domain,
-                                       std::initializer_list<v1::EventKind> kinds = {});
-
-using EventPredicate = std::function<bool(const v1::DomainEvent &)>;
-
-// Matches messages whose payload is `payload` (e.g. v1::DomainEvent::kReboot).
-EventPredicate IsKind(v1::DomainEvent::EventCase payload);
-
 class EventWatcher {
   public:
+    using Predicate = std::function<bool(const v1::DomainEvent &)>;
+
+    // Opens the stream at once and starts reading.
     EventWatcher(const std::shared_ptr<grpc::Channel> &channel,
                  const v1::WatchEventsRequest &request);
-    // Cancels the stream and waits for the reading thread.
+    // Cancels the stream and joins the reader.
     ~EventWatcher();
 
-    EventWatcher(const EventWatcher &) = delete;
-    EventWatcher &operator=(const EventWatcher &) = delete;
+    // The next message, or nullopt when none arrives within `timeout` (or the stream
+    // ended).
+    std::optional<v1::DomainEvent> Next(std::chrono::milliseconds timeout);
 
-    // Waits for the `current_state_end` that ends the listing the stream opens with
-    // (after which the server delivers live events).
-    ::testing::AssertionResult WaitForListingEnd(std::chrono::milliseconds timeout);
+    // Reads messages until one satisfies `predicate` and returns it; nullopt after
+    // `timeout`. Messages read on the way are kept in skipped().
+    std::optional<v1::DomainEvent> WaitFor(const Predicate &predicate,
+                                           std::chrono::milliseconds timeout);
 
-    // Waits until a message at position `from` or later matches `predicate`; `event`
-    // receives it and `index` (optional) its position. `what` names it in the failure
-    // message, which lists every message received.
-    ::testing::AssertionResult WaitFor(const std::string &what, const EventPredicate &predicate,
-                                       std::chrono::milliseconds timeout,
-                                       v1::DomainEvent *event = nullptr, size_t *index = nullptr,
-                                       size_t from = 0);
+    // The listing that opens a stream: the first message, which must be
+    // `current_domains`.
+    std::optional<v1::DomainEvent> WaitForListing(std::chrono::milliseconds timeout);
 
-    // Everything received so far.
-    std::vector<v1::DomainEvent> Received() const;
-    // How many messages so far: a position to wait `from`.
-    size_t Count() const;
-    // The messages matching `predicate` so far.
-    std::vector<v1::DomainEvent> Matching(const EventPredicate &predicate) const;
-    // Whether the stream ended; `status` receives its status.
-    bool Ended(grpc::Status *status = nullptr) const;
-    // One line per message received, for failure messages.
-    std::string Describe() const;
+    // Waits until the stream has ended and returns its status (nullopt on timeout).
+    std::optional<grpc::Status> Finished(std::chrono::milliseconds timeout);
+
+    // Every message WaitFor skipped, oldest first.
+    const std::vector<v1::DomainEvent> &skipped() const { return skipped_; }
+
+    // A readable list of what was skipped, for failure messages.
+    std::string DescribeSkipped() const;
+
+    // Cancels the stream (as a client that goes away).
+    void Cancel();
 
   private:
-    void Read();
+    void ReadAll();
 
     std::unique_ptr<v1::EventService::Stub> stub_;
     grpc::ClientContext context_;
     std::unique_ptr<grpc::ClientReader<v1::DomainEvent>> reader_;
-    mutable std::mutex mutex_;
-    std::condition_variable changed_;
-    std::vector<v1::DomainEvent> events_;
-    bool ended_ = false;
-    grpc::Status status_;
     std::thread thread_;
+
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::deque<v1::DomainEvent> received_;
+    std::optional<grpc::Status> status_;
+    std::vector<v1::DomainEvent> skipped_;
 };
+
+// Predicates for WaitFor.
+EventWatcher::Predicate IsLifecycle(const std::string &domain_name, v1::LifecycleEventType type);
+EventWatcher::Predicate IsKind(const std::string &domain_name, v1::DomainEvent::EventCase kind);
 
 }  // namespace virtgrpc::testing
