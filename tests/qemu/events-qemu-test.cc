@@ -23,6 +23,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <optional>
 #include <set>
@@ -162,6 +163,7 @@ class EventsQemuTest : public Base {
                                        const EventWatcher::Predicate &predicate,
                                        v1::DomainEvent *event,
                                        std::chrono::milliseconds timeout = kEventTimeout) {
+        auto waited_from = std::chrono::steady_clock::now();
         std::optional<v1::DomainEvent> found = watcher_->WaitFor(predicate, timeout);
         if (!found)
             return ::testing::AssertionFailure()
@@ -169,6 +171,18 @@ class EventsQemuTest : public Base {
                    << " ms; skipped so far:\n"
                    << watcher_->DescribeSkipped();
         *event = *found;
+        // Measured, for the record: how long after the wait began (right after the
+        // action's RPC returned, for host-side actions) the event was read, and how long
+        // it took from the server's timestamp to this client.
+        auto waited = std::chrono::steady_clock::now() - waited_from;
+        auto since_server = std::chrono::system_clock::now().time_since_epoch() -
+                            (std::chrono::seconds(found->time().seconds()) +
+                             std::chrono::nanoseconds(found->time().nanos()));
+        std::cout << "[ events ] " << what << ": read "
+                  << std::chrono::duration_cast<std::chrono::milliseconds>(waited).count()
+                  << " ms into the wait, "
+                  << std::chrono::duration_cast<std::chrono::microseconds>(since_server).count()
+                  << " us after the server's timestamp\n";
         return ::testing::AssertionSuccess();
     }
 
