@@ -3,6 +3,7 @@
 #include "server/enum-convert.h"
 #include "server/runtime/arena.h"
 #include "server/services/event-hub.h"
+#include "server/services/job-stats.h"
 #include "server/typed-params.h"
 #include "vg-enums.h"
 
@@ -440,7 +441,7 @@ vg_on_migration_iteration(virConnectPtr conn, virDomainPtr domain, int iteration
     VG_PUBLISH(opaque, domain, migration_iteration, MIGRATION_ITERATION, &migration);
 }
 
-/* VIR_DOMAIN_EVENT_ID_JOB_COMPLETED */
+/* VIR_DOMAIN_EVENT_ID_JOB_COMPLETED: the statistics as JobService reports them. */
 static void
 vg_on_job_completed(virConnectPtr conn, virDomainPtr domain, virTypedParameterPtr params,
                     int n_params, void *opaque)
@@ -448,10 +449,12 @@ vg_on_job_completed(virConnectPtr conn, virDomainPtr domain, virTypedParameterPt
     char storage[VG_EVENT_ARENA_SIZE];
     vg_arena arena;
     Virtgrpc__V1__JobCompletedEvent job = VIRTGRPC__V1__JOB_COMPLETED_EVENT__INIT;
+    Virtgrpc__V1__JobStats stats = VIRTGRPC__V1__JOB_STATS__INIT;
     (void)conn;
 
     vg_arena_init(&arena, storage, sizeof(storage));
-    vg_typed_params_to_proto(&arena, params, n_params, &job.stats, &job.n_stats);
+    vg_job_stats_fill(&arena, params, n_params, &stats);
+    job.stats = &stats;
     VG_PUBLISH(opaque, domain, job_completed, JOB_COMPLETED, &job);
     vg_arena_release(&arena);
 }

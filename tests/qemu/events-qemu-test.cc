@@ -614,20 +614,13 @@ TEST_F(EventsBootedQemuTest, BackupRaisesJobCompletedWithItsStatistics) {
     ASSERT_TRUE(ExpectAll({v1::DomainEvent::kJobCompleted, v1::DomainEvent::kBlockJob2}, &events,
                           kGuestEventTimeout));
     v1::DomainEvent event = events[v1::DomainEvent::kJobCompleted];
-    const auto &stats = event.job_completed().stats();
-    const v1::TypedParameter *operation = ParamNamed(stats, VIR_DOMAIN_JOB_OPERATION);
-    ASSERT_NE(operation, nullptr) << event.ShortDebugString();
-    EXPECT_EQ(operation->int32_value(), VIR_DOMAIN_JOB_OPERATION_BACKUP);
-    const v1::TypedParameter *success = ParamNamed(stats, VIR_DOMAIN_JOB_SUCCESS);
-    ASSERT_NE(success, nullptr) << event.ShortDebugString();
-    EXPECT_TRUE(success->bool_value());
-    EXPECT_NE(ParamNamed(stats, VIR_DOMAIN_JOB_TIME_ELAPSED), nullptr)
-        << event.ShortDebugString();
-    const v1::TypedParameter *total = ParamNamed(stats, VIR_DOMAIN_JOB_DISK_TOTAL);
-    const v1::TypedParameter *processed = ParamNamed(stats, VIR_DOMAIN_JOB_DISK_PROCESSED);
-    ASSERT_TRUE(total && processed) << event.ShortDebugString();
-    EXPECT_EQ(total->uint64_value(), info.capacity_bytes()) << "the whole of vda";
-    EXPECT_EQ(processed->uint64_value(), total->uint64_value());
+    const v1::JobStats &stats = event.job_completed().stats();
+    EXPECT_EQ(stats.operation(), v1::JOB_OPERATION_BACKUP) << event.ShortDebugString();
+    EXPECT_TRUE(stats.has_success() && stats.success()) << event.ShortDebugString();
+    EXPECT_TRUE(stats.has_time_elapsed()) << event.ShortDebugString();
+    EXPECT_EQ(stats.disk_total(), info.capacity_bytes()) << "the whole of vda";
+    EXPECT_EQ(stats.disk_processed(), stats.disk_total());
+    EXPECT_EQ(stats.unknown_size(), 0) << event.ShortDebugString();
     EXPECT_TRUE(std::filesystem::exists(target));
 
     event = events[v1::DomainEvent::kBlockJob2];

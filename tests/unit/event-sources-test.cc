@@ -303,7 +303,7 @@ TEST_F(EventSourcesTest, DeviceEventsCarryTheAliasInTheirOwnField) {
               "");
 }
 
-TEST_F(EventSourcesTest, TunableAndJobCompletedConvertEveryTypedParameter) {
+TEST_F(EventSourcesTest, TunableAndJobCompletedConvertTheirTypedParameters) {
     virTypedParameterPtr params = nullptr;
     int n = 0, max = 0;
     ASSERT_EQ(virTypedParamsAddULLong(&params, &n, &max, "cputune.cpu_shares", 2048), 0);
@@ -325,12 +325,30 @@ TEST_F(EventSourcesTest, TunableAndJobCompletedConvertEveryTypedParameter) {
     EXPECT_TRUE(tunable.params(3).bool_value());
     EXPECT_EQ(tunable.params(4).string_value(), long_value);
 
+    virTypedParamsFree(params, n);
+    params = nullptr;
+    n = max = 0;
+    // Job statistics go into JobStats' typed fields; unknown keys are kept.
+    ASSERT_EQ(virTypedParamsAddInt(&params, &n, &max, VIR_DOMAIN_JOB_OPERATION,
+                                   VIR_DOMAIN_JOB_OPERATION_BACKUP), 0);
+    ASSERT_EQ(virTypedParamsAddULLong(&params, &n, &max, VIR_DOMAIN_JOB_TIME_ELAPSED, 77), 0);
+    ASSERT_EQ(virTypedParamsAddULLong(&params, &n, &max, VIR_DOMAIN_JOB_DISK_TOTAL,
+                                      64ULL << 20), 0);
+    ASSERT_EQ(virTypedParamsAddBoolean(&params, &n, &max, VIR_DOMAIN_JOB_SUCCESS, 1), 0);
+    ASSERT_EQ(virTypedParamsAddString(&params, &n, &max, "future_key", long_value.c_str()),
+              0);
     Source<virConnectDomainEventJobCompletedCallback>(VIR_DOMAIN_EVENT_ID_JOB_COMPLETED)(
         nullptr, kDomain, params, n, kFakeHub);
     auto job = Only(VIR_DOMAIN_EVENT_ID_JOB_COMPLETED).job_completed();
-    ASSERT_EQ(job.stats_size(), 5);
-    EXPECT_EQ(job.stats(2).name(), "operation");
-    EXPECT_EQ(job.stats(2).int32_value(), 3);
+    ASSERT_TRUE(job.has_stats());
+    EXPECT_EQ(job.stats().operation(), virtgrpc::v1::JOB_OPERATION_BACKUP);
+    EXPECT_EQ(job.stats().time_elapsed(), 77u);
+    EXPECT_EQ(job.stats().disk_total(), 64ULL << 20);
+    EXPECT_TRUE(job.stats().has_success() && job.stats().success());
+    EXPECT_FALSE(job.stats().has_type()) << "the event does not carry the job type";
+    ASSERT_EQ(job.stats().unknown_size(), 1);
+    EXPECT_EQ(job.stats().unknown(0).name(), "future_key");
+    EXPECT_EQ(job.stats().unknown(0).string_value(), long_value);
 
     // None at all.
     Source<virConnectDomainEventTunableCallback>(VIR_DOMAIN_EVENT_ID_TUNABLE)(
