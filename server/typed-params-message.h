@@ -24,7 +24,9 @@
  * Every parameter that finds no field, or whose value does not convert (a type this
  * build did not expect, an enum value newer than this build), is kept with its full
  * key in `out`'s `repeated TypedParameter unknown` field: nothing libvirt reports is
- * dropped. A field named `index` is never set from a key, nor is `unknown`.
+ * dropped. A field named `index` is never set from a key, nor is `unknown`. A group or
+ * element is created by the first key that names it, even when that key itself then
+ * goes to `unknown` ("vcpu.2.exits" alone yields vcpus[index 2] with only its index).
  *
  * Pure: no libvirt calls (only its types), no gRPC; all memory from `arena`.
  */

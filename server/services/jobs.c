@@ -1,6 +1,5 @@
 /* JobService: a domain's background job (virDomainGetJobInfo, virDomainGetJobStats,
  * virDomainAbortJob*). */
-#include <stdlib.h>
 
 #include "server/services/domain-params.h"
 #include "server/services/job-stats.h"

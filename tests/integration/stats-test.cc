@@ -3,7 +3,8 @@
 // these tests prove the selection (all domains, filters, a named subset, groups), the
 // state it reports against GetDomainState, the bad requests, and WatchDomainStats'
 // stream: samples at the interval with increasing timestamps, a state change seen in
-// a later sample, a clean end on cancel, the cut-off of a client that does not read.
+// a later sample, a clean end on cancel (the stream slot comes back), the cut-off of a
+// client that does not read while another watcher keeps receiving.
 // The test driver has no jobs: each job call is UNIMPLEMENTED (VIR_ERR_NO_SUPPORT); the
 // typed fields of every group and of job statistics are proven on QEMU
 // (tests/qemu/stats-qemu-test.cc).
@@ -284,11 +285,15 @@ TEST_F(StatsTest, WatchDeliversSamplesAtTheIntervalWithIncreasingTimestamps)
     for (size_t i = 1; i < times.size(); i++) {
         int64_t gap_ms = (times[i] - times[i - 1]) / 1000000;
         EXPECT_GT(times[i], times[i - 1]);
-        EXPECT_GE(gap_ms, kIntervalMs * 8 / 10) << "sample " << i;
+        // Loose per gap (a sample that waited for a busy worker shortens the next gap);
+        // the total below is the tight check: no burst, no sample per tick skipped.
+        EXPECT_GE(gap_ms, kIntervalMs / 2) << "sample " << i;
         EXPECT_LE(gap_ms, kIntervalMs * 3) << "sample " << i;
     }
     // The first sample comes at once, then one per interval: 5 intervals.
-    EXPECT_GE(elapsed, std::chrono::milliseconds(5 * kIntervalMs * 8 / 10));
+    EXPECT_GE(elapsed, std::chrono::milliseconds(5 * kIntervalMs * 9 / 10));
+    EXPECT_GE(times.back() - times.front(), 5LL * kIntervalMs * 9 / 10 * 1000000);
+    RecordProperty("five_intervals_ms", (int)((times.back() - times.front()) / 1000000));
     EXPECT_EQ(watch.End().error_code(), grpc::StatusCode::CANCELLED);
     EXPECT_TRUE(ServerStillServes());
 }
