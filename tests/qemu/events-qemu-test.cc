@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -758,6 +760,154 @@ TEST_F(EventsShutOffQemuTest, WritesToADiskOnAFullHostFileSystemRaiseIoErrorsAnd
     v1::DomainStateInfo state;
     EXPECT_TRUE(WaitForState(v1::DOMAIN_STATE_PAUSED, kEventTimeout, &state));
     EXPECT_EQ(state.paused_reason(), v1::PAUSED_REASON_IOERROR) << DescribeState(state);
+}
+
+// Sends one command to the guest agent (libvirt's virDomainQemuAgentCommand from the
+// test process); `reply` receives the answer.
+::testing::AssertionResult AgentCommand(virDomainPtr domain, const std::string &command,
+                                        std::string *reply = nullptr) {
+    char *answer = virDomainQemuAgentCommand(domain, command.c_str(), 10, 0);
+    if (!answer)
+        return ::testing::AssertionFailure()
+               << command.substr(0, 80) << ": " << LibvirtDomain::LastError();
+    if (reply)
+        *reply = answer;
+    free(answer);
+    return ::testing::AssertionSuccess();
+}
+
+std::string Base64(const std::string &data) {
+    static const char kDigits[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    for (size_t i = 0; i < data.size(); i += 3) {
+        uint32_t n = static_cast<unsigned char>(data[i]) << 16;
+        if (i + 1 < data.size())
+            n |= static_cast<unsigned char>(data[i + 1]) << 8;
+        if (i + 2 < data.size())
+            n |= static_cast<unsigned char>(data[i + 2]);
+        out += kDigits[(n >> 18) & 63];
+        out += kDigits[(n >> 12) & 63];
+        out += i + 1 < data.size() ? kDigits[(n >> 6) & 63] : '=';
+        out += i + 2 < data.size() ? kDigits[n & 63] : '=';
+    }
+    return out;
+}
+
+// The guest kernel's virtio_mem module, which the test guest's initramfs does not carry:
+// taken from the kernel package the cached guest was built from (guest.env ->
+// packages.txt -> debs/). "" with `why` set when it cannot be found.
+std::string VirtioMemModule(std::string *why) {
+    const char *cache_env = std::getenv("VG_GUEST_CACHE");
+    const std::string cache = cache_env ? cache_env : "/var/cache/virtgrpc/guest";
+    std::ifstream env(cache + "/guest.env");
+    std::string line, kernel;
+    while (std::getline(env, line))
+        if (line.rfind("KERNEL=", 0) == 0)
+            kernel = line.substr(7);
+    std::ifstream packages(std::filesystem::path(kernel).parent_path() / "packages.txt");
+    std::string package, version;
+    while (std::getline(packages, line)) {
+        if (line.rfind("linux-image-", 0) == 0) {
+            package = line.substr(0, line.find('='));
+            version = line.substr(line.find('=') + 1);
+        }
+    }
+    if (package.empty()) {
+        *why = "no linux-image package in the guest's packages.txt (kernel '" + kernel + "')";
+        return "";
+    }
+    const std::string deb = cache + "/debs/" + package + "_" + version + "_amd64.deb";
+    const std::string command = "dpkg-deb --fsys-tarfile '" + deb + "' | tar -xO ./lib/modules/" +
+                                package.substr(12) +
+                                "/kernel/drivers/virtio/virtio_mem.ko";
+    std::string module;
+    if (FILE *pipe = popen(command.c_str(), "r")) {
+        char buffer[65536];
+        size_t n;
+        while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0)
+            module.append(buffer, n);
+        pclose(pipe);
+    }
+    if (module.empty())
+        *why = "no virtio_mem.ko from: " + command;
+    return module;
+}
+
+// A virtio-mem device (128 MiB, 2 MiB blocks, nothing requested) on a guest with one NUMA
+// cell. The guest gets the virtio_mem module through the agent (guest-file-write) and
+// loads it; then UpdateDomainDevice asks for 64 MiB and the guest plugs it:
+// MEMORY_DEVICE_SIZE_CHANGE with the device's alias and 65536 KiB, as the live XML's
+// <current> then says.
+TEST_F(EventsShutOffQemuTest, VirtioMemResizeRaisesMemoryDeviceSizeChangeInKiB) {
+    std::string why;
+    const std::string module = VirtioMemModule(&why);
+    ASSERT_FALSE(module.empty()) << why;
+    const std::string alias = "ua-vg-virtiomem";
+    std::string xml = Xml(true);
+    std::smatch memory;
+    ASSERT_TRUE(std::regex_search(xml, memory, std::regex("<memory unit='KiB'>[0-9]+</memory>")))
+        << xml;
+    xml.insert(memory.position(0), "<maxMemory slots='4' unit='MiB'>1024</maxMemory>");
+    const std::string model = "<model fallback='allow'>qemu64</model>";
+    ASSERT_NE(xml.find(model), std::string::npos) << xml;
+    xml.insert(xml.find(model) + model.size(),
+               "<numa><cell id='0' cpus='0' memory='131072' unit='KiB'/></numa>");
+    const std::string device_head =
+        "<memory model='virtio-mem'><target><size unit='MiB'>128</size><node>0</node>"
+        "<block unit='MiB'>2</block>";
+    const std::string device_tail = "</target><alias name='" + alias + "'/></memory>";
+    xml.replace(xml.find("</devices>"), 0,
+                device_head + "<requested unit='MiB'>0</requested>" + device_tail);
+    v1::DefineDomainRequest define;
+    define.set_xml(xml);
+    v1::Domain redefined;
+    ASSERT_TRUE(Succeeded(
+        domains_->DefineDomain(ContextWithDeadline().get(), define, &redefined)));
+    Boot();
+    ASSERT_FALSE(HasFatalFailure());
+    Watch({v1::EVENT_KIND_MEMORY_DEVICE_SIZE_CHANGE});
+
+    LibvirtDomain libvirt(name());
+    ASSERT_NE(libvirt.get(), nullptr) << LibvirtDomain::LastError();
+    std::string reply;
+    ASSERT_TRUE(AgentCommand(libvirt.get(),
+                             "{\"execute\":\"guest-file-open\",\"arguments\":"
+                             "{\"path\":\"/run/virtio_mem.ko\",\"mode\":\"w\"}}",
+                             &reply));
+    const std::string handle = Capture(reply, "\"return\": *([0-9]+)");
+    ASSERT_FALSE(handle.empty()) << reply;
+    for (size_t at = 0; at < module.size(); at += 32768)
+        ASSERT_TRUE(AgentCommand(libvirt.get(),
+                                 "{\"execute\":\"guest-file-write\",\"arguments\":{\"handle\":" +
+                                     handle + ",\"buf-b64\":\"" +
+                                     Base64(module.substr(at, 32768)) + "\"}}"));
+    ASSERT_TRUE(AgentCommand(libvirt.get(), "{\"execute\":\"guest-file-close\",\"arguments\":"
+                                            "{\"handle\":" + handle + "}}"));
+    // No udev: the kernel onlines the new memory itself.
+    ASSERT_TRUE(StartInGuest(libvirt.get(),
+                             "echo online_movable > /sys/devices/system/memory/auto_online_blocks\n"
+                             "insmod /run/virtio_mem.ko\n"));
+
+    // The device as the live XML has it (libvirt matches an update against all of it,
+    // address included), asking for 64 MiB.
+    std::string device = Capture(Xml(), "(<memory model='virtio-mem'>[\\s\\S]*?</memory>)");
+    ASSERT_FALSE(device.empty()) << Xml();
+    device = std::regex_replace(device, std::regex("<requested unit='KiB'>0</requested>"),
+                                "<requested unit='KiB'>65536</requested>");
+    ASSERT_TRUE(Succeeded(devices_->Update(name(), device, {v1::DEVICE_MODIFY_FLAG_LIVE})))
+        << device;
+    v1::DomainEvent event;
+    ASSERT_TRUE(WaitFor(
+        "memory_device_size_change to 64 MiB",
+        [&](const v1::DomainEvent &e) {
+            return e.has_memory_device_size_change() &&
+                   e.memory_device_size_change().size_kib() == 65536;
+        },
+        &event, kGuestEventTimeout));
+    EXPECT_EQ(event.memory_device_size_change().device_alias(), alias);
+    EXPECT_EQ(event.domain().name(), name());
+    EXPECT_THAT(Xml(), HasSubstr("<current unit='KiB'>65536</current>"));
 }
 
 }  // namespace
