@@ -9,9 +9,10 @@
 
 /* DomainEvent's payload fields are numbered 100 + VIR_DOMAIN_EVENT_ID_* (events.proto),
  * so the oneof case names the event ID; this checks the proto says so for every ID. */
-#define VG_CHECK_FIELD_NUMBER(FIELD, ID)                                               \
-    _Static_assert(VIRTGRPC__V1__DOMAIN_EVENT__EVENT_##FIELD == 100 + VIR_DOMAIN_EVENT_ID_##ID, \
-                   "events.proto: field " #FIELD " must be 100 + VIR_DOMAIN_EVENT_ID_" #ID)
+#define VG_CHECK_FIELD_NUMBER(FIELD, ID)                                                   \
+    _Static_assert(                                                                        \
+        VIRTGRPC__V1__DOMAIN_EVENT__EVENT_##FIELD == 100 + VIR_DOMAIN_EVENT_ID_##ID,       \
+        "events.proto: field " #FIELD " must be 100 + VIR_DOMAIN_EVENT_ID_" #ID)
 VG_CHECK_FIELD_NUMBER(LIFECYCLE, LIFECYCLE);
 VG_CHECK_FIELD_NUMBER(REBOOT, REBOOT);
 VG_CHECK_FIELD_NUMBER(RTC_CHANGE, RTC_CHANGE);
@@ -41,18 +42,18 @@ VG_CHECK_FIELD_NUMBER(MEMORY_FAILURE, MEMORY_FAILURE);
 VG_CHECK_FIELD_NUMBER(MEMORY_DEVICE_SIZE_CHANGE, MEMORY_DEVICE_SIZE_CHANGE);
 
 /* Declares a DomainEvent `event` on the stack carrying `payload` in its oneof `field`. */
-#define VG_EVENT(field, FIELD, payload)                                            \
-    Virtgrpc__V1__DomainEvent event = VIRTGRPC__V1__DOMAIN_EVENT__INIT;            \
-    event.event_case = VIRTGRPC__V1__DOMAIN_EVENT__EVENT_##FIELD;                  \
+#define VG_EVENT(field, FIELD, payload)                                                    \
+    Virtgrpc__V1__DomainEvent event = VIRTGRPC__V1__DOMAIN_EVENT__INIT;                    \
+    event.event_case = VIRTGRPC__V1__DOMAIN_EVENT__EVENT_##FIELD;                          \
     event.field = (payload)
 
 /* Hands `payload`, the DomainEvent oneof `field`, to the hub `opaque`. The event ID is
  * the field number - 100 (checked above). */
-#define VG_PUBLISH(opaque, domain, field, FIELD, payload)                          \
-    do {                                                                           \
-        VG_EVENT(field, FIELD, payload);                                           \
-        vg_event_hub_publish((opaque), (domain),                                   \
-                             VIRTGRPC__V1__DOMAIN_EVENT__EVENT_##FIELD - 100, &event); \
+#define VG_PUBLISH(opaque, domain, field, FIELD, payload)                                  \
+    do {                                                                                   \
+        VG_EVENT(field, FIELD, payload);                                                   \
+        vg_event_hub_publish((opaque), (domain),                                           \
+                             VIRTGRPC__V1__DOMAIN_EVENT__EVENT_##FIELD - 100, &event);     \
     } while (0)
 
 /* Strings from libvirt may be NULL; proto strings may not. The payloads only borrow
@@ -70,8 +71,7 @@ vg_str(const char *string)
 /* VIR_DOMAIN_EVENT_ID_LIFECYCLE. libvirt's `detail` means something else for every
  * `type`: each type has its own detail enum and oneof field. */
 static int
-vg_on_lifecycle(virConnectPtr conn, virDomainPtr domain, int type, int detail,
-                void *opaque)
+vg_on_lifecycle(virConnectPtr conn, virDomainPtr domain, int type, int detail, void *opaque)
 {
     Virtgrpc__V1__LifecycleEvent lifecycle = VIRTGRPC__V1__LIFECYCLE_EVENT__INIT;
     VG_EVENT(lifecycle, LIFECYCLE, &lifecycle);
@@ -125,8 +125,8 @@ vg_on_lifecycle(virConnectPtr conn, virDomainPtr domain, int type, int detail,
 
 /* VIR_DOMAIN_EVENT_ID_METADATA_CHANGE */
 static void
-vg_on_metadata_change(virConnectPtr conn, virDomainPtr domain, int type,
-                      const char *nsuri, void *opaque)
+vg_on_metadata_change(virConnectPtr conn, virDomainPtr domain, int type, const char *nsuri,
+                      void *opaque)
 {
     Virtgrpc__V1__MetadataChangeEvent change = VIRTGRPC__V1__METADATA_CHANGE_EVENT__INIT;
     VG_EVENT(metadata_change, METADATA_CHANGE, &change);
@@ -227,7 +227,8 @@ vg_on_graphics(virConnectPtr conn, virDomainPtr domain, int phase,
     Virtgrpc__V1__GraphicsEvent graphics = VIRTGRPC__V1__GRAPHICS_EVENT__INIT;
     Virtgrpc__V1__GraphicsAddress local_address = VIRTGRPC__V1__GRAPHICS_ADDRESS__INIT;
     Virtgrpc__V1__GraphicsAddress remote_address = VIRTGRPC__V1__GRAPHICS_ADDRESS__INIT;
-    size_t n_identities = subject && subject->nidentity > 0 ? (size_t)subject->nidentity : 0;
+    size_t n_identities =
+        subject && subject->nidentity > 0 ? (size_t)subject->nidentity : 0;
     (void)conn;
 
     vg_arena_init(&arena, storage, sizeof(storage));
@@ -485,9 +486,9 @@ vg_on_memory_failure(virConnectPtr conn, virDomainPtr domain, int recipient, int
     failure.recipient = vg_enum_from_libvirt(&vg_enum_memory_failure_recipient, recipient);
     failure.action = vg_enum_from_libvirt(&vg_enum_memory_failure_action, action);
     failure.flags = flag_values;
-    failure.n_flags = vg_enum_flags_from_libvirt(&vg_enum_memory_failure_flag, flags,
-                                                 (int *)flag_values,
-                                                 sizeof(flag_values) / sizeof(flag_values[0]));
+    failure.n_flags =
+        vg_enum_flags_from_libvirt(&vg_enum_memory_failure_flag, flags, (int *)flag_values,
+                                   sizeof(flag_values) / sizeof(flag_values[0]));
     VG_PUBLISH(opaque, domain, memory_failure, MEMORY_FAILURE, &failure);
 }
 
@@ -502,10 +503,14 @@ vg_on_memory_device_size_change(virConnectPtr conn, virDomainPtr domain,
     (void)conn;
     change.device_alias = vg_str(device_alias);
     change.size_kib = size_kib;
-    VG_PUBLISH(opaque, domain, memory_device_size_change, MEMORY_DEVICE_SIZE_CHANGE, &change);
+    VG_PUBLISH(opaque, domain, memory_device_size_change, MEMORY_DEVICE_SIZE_CHANGE,
+               &change);
 }
 
-#define VG_SOURCE(ID, callback) { VIR_DOMAIN_EVENT_ID_##ID, VIR_DOMAIN_EVENT_CALLBACK(callback) }
+#define VG_SOURCE(ID, callback)                                                            \
+    {                                                                                      \
+        VIR_DOMAIN_EVENT_ID_##ID, VIR_DOMAIN_EVENT_CALLBACK(callback)                      \
+    }
 
 /* Every event ID of libvirt-domain.h, in ID order. */
 const vg_event_source vg_event_sources[] = {
@@ -537,4 +542,5 @@ const vg_event_source vg_event_sources[] = {
     VG_SOURCE(MEMORY_FAILURE, vg_on_memory_failure),
     VG_SOURCE(MEMORY_DEVICE_SIZE_CHANGE, vg_on_memory_device_size_change),
 };
-const size_t vg_event_sources_count = sizeof(vg_event_sources) / sizeof(vg_event_sources[0]);
+const size_t vg_event_sources_count =
+    sizeof(vg_event_sources) / sizeof(vg_event_sources[0]);

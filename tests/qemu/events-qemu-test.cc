@@ -49,8 +49,10 @@ extern "C" {
 #include "virtgrpc/v1/tuning.grpc.pb.h"
 #include "virtgrpc/v1/vcpu.grpc.pb.h"
 
-namespace virtgrpc::testing {
-namespace {
+namespace virtgrpc::testing
+{
+namespace
+{
 
 using ::testing::AnyOf;
 using ::testing::HasSubstr;
@@ -62,14 +64,17 @@ constexpr std::chrono::milliseconds kGuestEventTimeout = kBootTimeout;
 
 // The test's own domain in libvirt, opened from the test process, for the calls
 // virtgrpcd has no RPC for yet (block jobs, backups).
-class LibvirtDomain {
+class LibvirtDomain
+{
   public:
-    explicit LibvirtDomain(const std::string &name) {
+    explicit LibvirtDomain(const std::string &name)
+    {
         conn_ = virConnectOpen("qemu:///system");
         if (conn_)
             domain_ = virDomainLookupByName(conn_, name.c_str());
     }
-    ~LibvirtDomain() {
+    ~LibvirtDomain()
+    {
         if (domain_)
             virDomainFree(domain_);
         if (conn_)
@@ -78,9 +83,15 @@ class LibvirtDomain {
     LibvirtDomain(const LibvirtDomain &) = delete;
     LibvirtDomain &operator=(const LibvirtDomain &) = delete;
 
-    virDomainPtr get() const { return domain_; }
+    virDomainPtr
+    get() const
+    {
+        return domain_;
+    }
     // libvirt's last error, for failure messages.
-    static std::string LastError() {
+    static std::string
+    LastError()
+    {
         const char *message = virGetLastErrorMessage();
         return message ? message : "(no libvirt error)";
     }
@@ -91,7 +102,9 @@ class LibvirtDomain {
 };
 
 // The first match of `pattern`'s group 1 in `text`, "" when none.
-std::string Capture(const std::string &text, const std::string &pattern) {
+std::string
+Capture(const std::string &text, const std::string &pattern)
+{
     std::smatch match;
     if (std::regex_search(text, match, std::regex(pattern)))
         return match[1];
@@ -103,8 +116,9 @@ std::string Capture(const std::string &text, const std::string &pattern) {
 constexpr std::chrono::milliseconds kEventTimeout{5000};
 
 // A request for the events of the domain called `domain` of `kinds` (all when empty).
-v1::WatchEventsRequest WatchRequestFor(const std::string &domain,
-                                       std::initializer_list<v1::EventKind> kinds = {}) {
+v1::WatchEventsRequest
+WatchRequestFor(const std::string &domain, std::initializer_list<v1::EventKind> kinds = {})
+{
     v1::WatchEventsRequest request;
     *request.add_domains() = RefByName(domain);
     for (v1::EventKind kind : kinds)
@@ -113,25 +127,30 @@ v1::WatchEventsRequest WatchRequestFor(const std::string &domain,
 }
 
 // The payload field's name ("tray_change"), for messages.
-std::string PayloadName(v1::DomainEvent::EventCase payload) {
+std::string
+PayloadName(v1::DomainEvent::EventCase payload)
+{
     const auto *field = v1::DomainEvent::descriptor()->FindFieldByNumber(payload);
     return field ? field->name() : std::to_string(payload);
 }
 
 // A parameter of a tunable or job-completed event, by name; nullptr when absent.
-const v1::TypedParameter *ParamNamed(
-    const google::protobuf::RepeatedPtrField<v1::TypedParameter> &params,
-    const std::string &name) {
+const v1::TypedParameter *
+ParamNamed(const google::protobuf::RepeatedPtrField<v1::TypedParameter> &params,
+           const std::string &name)
+{
     for (const v1::TypedParameter &param : params)
         if (param.name() == name)
             return &param;
     return nullptr;
 }
 
-template <typename Base>
-class EventsQemuTest : public Base {
+template <typename Base> class EventsQemuTest : public Base
+{
   protected:
-    void SetUp() override {
+    void
+    SetUp() override
+    {
         Base::SetUp();
         if (this->HasFatalFailure())
             return;
@@ -141,7 +160,9 @@ class EventsQemuTest : public Base {
         vcpus_ = v1::VcpuService::NewStub(this->channel());
     }
 
-    void TearDown() override {
+    void
+    TearDown() override
+    {
         // Streams first: the server's shutdown waits for open calls.
         watcher_.reset();
         devices_.reset();
@@ -153,7 +174,9 @@ class EventsQemuTest : public Base {
 
     // Opens a stream for this domain's events of `kinds` (all when empty) and waits for
     // its listing, so what follows is live.
-    void Watch(std::initializer_list<v1::EventKind> kinds = {}) {
+    void
+    Watch(std::initializer_list<v1::EventKind> kinds = {})
+    {
         watcher_ = std::make_unique<EventWatcher>(this->channel(),
                                                   WatchRequestFor(this->name(), kinds));
         ASSERT_TRUE(watcher_->WaitForListing(kCallTimeout)) << watcher_->DescribeSkipped();
@@ -161,10 +184,10 @@ class EventsQemuTest : public Base {
 
     // Reads the stream until a message satisfies `predicate` (`what` names it); messages
     // before it are skipped. `event` receives it.
-    ::testing::AssertionResult WaitFor(const std::string &what,
-                                       const EventWatcher::Predicate &predicate,
-                                       v1::DomainEvent *event,
-                                       std::chrono::milliseconds timeout = kEventTimeout) {
+    ::testing::AssertionResult
+    WaitFor(const std::string &what, const EventWatcher::Predicate &predicate,
+            v1::DomainEvent *event, std::chrono::milliseconds timeout = kEventTimeout)
+    {
         auto waited_from = std::chrono::steady_clock::now();
         std::optional<v1::DomainEvent> found = watcher_->WaitFor(predicate, timeout);
         if (!found)
@@ -180,26 +203,30 @@ class EventsQemuTest : public Base {
         auto since_server = std::chrono::system_clock::now().time_since_epoch() -
                             (std::chrono::seconds(found->time().seconds()) +
                              std::chrono::nanoseconds(found->time().nanos()));
-        std::cout << "[ events ] " << what << ": read "
-                  << std::chrono::duration_cast<std::chrono::milliseconds>(waited).count()
-                  << " ms into the wait, "
-                  << std::chrono::duration_cast<std::chrono::microseconds>(since_server).count()
-                  << " us after the server's timestamp\n";
+        std::cout
+            << "[ events ] " << what << ": read "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(waited).count()
+            << " ms into the wait, "
+            << std::chrono::duration_cast<std::chrono::microseconds>(since_server).count()
+            << " us after the server's timestamp\n";
         return ::testing::AssertionSuccess();
     }
 
     // This domain's next event with payload `payload`.
-    ::testing::AssertionResult Expect(v1::DomainEvent::EventCase payload,
-                                      v1::DomainEvent *event,
-                                      std::chrono::milliseconds timeout = kEventTimeout) {
+    ::testing::AssertionResult
+    Expect(v1::DomainEvent::EventCase payload, v1::DomainEvent *event,
+           std::chrono::milliseconds timeout = kEventTimeout)
+    {
         return WaitFor(PayloadName(payload), IsKind(this->name(), payload), event, timeout);
     }
 
     // One event of each of `payloads`, in whatever order they come; `events` receives
     // the first of each.
-    ::testing::AssertionResult ExpectAll(std::set<v1::DomainEvent::EventCase> payloads,
-                                         std::map<v1::DomainEvent::EventCase, v1::DomainEvent> *events,
-                                         std::chrono::milliseconds timeout = kEventTimeout) {
+    ::testing::AssertionResult
+    ExpectAll(std::set<v1::DomainEvent::EventCase> payloads,
+              std::map<v1::DomainEvent::EventCase, v1::DomainEvent> *events,
+              std::chrono::milliseconds timeout = kEventTimeout)
+    {
         auto deadline = std::chrono::steady_clock::now() + timeout;
         while (!payloads.empty()) {
             auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -223,18 +250,26 @@ class EventsQemuTest : public Base {
 
     // Whether the stream skipped (or still holds, within `wait`) a message satisfying
     // `predicate`: for events that must not come.
-    bool Saw(const EventWatcher::Predicate &predicate,
-             std::chrono::milliseconds wait = std::chrono::milliseconds(0)) {
+    bool
+    Saw(const EventWatcher::Predicate &predicate,
+        std::chrono::milliseconds wait = std::chrono::milliseconds(0))
+    {
         for (const v1::DomainEvent &e : watcher_->skipped())
             if (predicate(e))
                 return true;
         return wait.count() > 0 && watcher_->WaitFor(predicate, wait).has_value();
     }
 
-    std::string Dir() const { return std::string(kGuestFilesRoot) + "/" + this->name(); }
+    std::string
+    Dir() const
+    {
+        return std::string(kGuestFilesRoot) + "/" + this->name();
+    }
 
     // A 1 MiB file of zeros in the fixture's directory, readable by libvirt-qemu.
-    std::string MakeFile(const std::string &file) {
+    std::string
+    MakeFile(const std::string &file)
+    {
         std::string path = Dir() + "/" + file;
         std::ofstream out(path, std::ios::binary);
         out.seekp((1 << 20) - 1);
@@ -245,7 +280,9 @@ class EventsQemuTest : public Base {
         return path;
     }
 
-    std::string Xml(bool inactive = false) {
+    std::string
+    Xml(bool inactive = false)
+    {
         return DomainXmlOf(*this->domains_, this->name(), inactive);
     }
 
@@ -265,21 +302,24 @@ using EventsBootedQemuTest = EventsQemuTest<BootedQemuGuestTest>;
 // startupPolicy='optional' (libvirt starts the domain with sdb empty and says so with
 // DISK_CHANGE). The guest's agent connects during the boot. Then media goes into sda
 // (TRAY_CHANGE open, close) and the guest shuts down (its agent goes away first).
-TEST_F(EventsShutOffQemuTest, BootMediaChangeAndShutdownRaiseDiskTrayAndAgentEvents) {
+TEST_F(EventsShutOffQemuTest, BootMediaChangeAndShutdownRaiseDiskTrayAndAgentEvents)
+{
     const std::string missing = Dir() + "/missing.iso";
     std::string xml = Xml(true);
     const std::string cdroms =
         "<disk type='file' device='cdrom'><driver name='qemu' type='raw'/>"
         "<target dev='sda' bus='sata'/><readonly/></disk>"
         "<disk type='file' device='cdrom'><driver name='qemu' type='raw'/>"
-        "<source file='" + missing + "' startupPolicy='optional'/>"
+        "<source file='" +
+        missing +
+        "' startupPolicy='optional'/>"
         "<target dev='sdb' bus='sata'/><readonly/></disk>";
     xml.replace(xml.find("</devices>"), 0, cdroms);
     v1::DefineDomainRequest define;
     define.set_xml(xml);
     v1::Domain redefined;
-    ASSERT_TRUE(Succeeded(
-        domains_->DefineDomain(ContextWithDeadline().get(), define, &redefined)));
+    ASSERT_TRUE(
+        Succeeded(domains_->DefineDomain(ContextWithDeadline().get(), define, &redefined)));
 
     Watch({v1::EVENT_KIND_LIFECYCLE, v1::EVENT_KIND_DISK_CHANGE, v1::EVENT_KIND_TRAY_CHANGE,
            v1::EVENT_KIND_AGENT_LIFECYCLE});
@@ -333,15 +373,18 @@ TEST_F(EventsShutOffQemuTest, BootMediaChangeAndShutdownRaiseDiskTrayAndAgentEve
 
 // ResetDomain: REBOOT. Streams filtered by kind or by another domain do not see it (or
 // the METADATA_CHANGE before it); an unfiltered-domain stream sees both.
-TEST_F(EventsBootedQemuTest, ResetRaisesRebootAndFiltersKeepOtherEventsOut) {
+TEST_F(EventsBootedQemuTest, ResetRaisesRebootAndFiltersKeepOtherEventsOut)
+{
     Watch({v1::EVENT_KIND_REBOOT});
     EventWatcher other_domain(channel(), WatchRequestFor("vg-events-no-such-domain"));
-    ASSERT_TRUE(other_domain.WaitForListing(kCallTimeout)) << other_domain.DescribeSkipped();
+    ASSERT_TRUE(other_domain.WaitForListing(kCallTimeout))
+        << other_domain.DescribeSkipped();
     v1::WatchEventsRequest every_domain_request;
     every_domain_request.add_kinds(v1::EVENT_KIND_METADATA_CHANGE);
     every_domain_request.add_kinds(v1::EVENT_KIND_REBOOT);
     EventWatcher every_domain(channel(), every_domain_request);
-    ASSERT_TRUE(every_domain.WaitForListing(kCallTimeout)) << every_domain.DescribeSkipped();
+    ASSERT_TRUE(every_domain.WaitForListing(kCallTimeout))
+        << every_domain.DescribeSkipped();
 
     auto metadata = RequestFor<v1::SetDomainMetadataRequest>(name());
     metadata.set_type(v1::METADATA_TYPE_TITLE);
@@ -349,8 +392,8 @@ TEST_F(EventsBootedQemuTest, ResetRaisesRebootAndFiltersKeepOtherEventsOut) {
     v1::Domain domain;
     ASSERT_TRUE(Succeeded(
         domains_->SetDomainMetadata(ContextWithDeadline().get(), metadata, &domain)));
-    std::optional<v1::DomainEvent> changed =
-        every_domain.WaitFor(IsKind(name(), v1::DomainEvent::kMetadataChange), kEventTimeout);
+    std::optional<v1::DomainEvent> changed = every_domain.WaitFor(
+        IsKind(name(), v1::DomainEvent::kMetadataChange), kEventTimeout);
     ASSERT_TRUE(changed) << every_domain.DescribeSkipped();
     EXPECT_EQ(changed->metadata_change().type(), v1::METADATA_TYPE_TITLE);
 
@@ -360,7 +403,8 @@ TEST_F(EventsBootedQemuTest, ResetRaisesRebootAndFiltersKeepOtherEventsOut) {
     EXPECT_EQ(event.domain().uuid(), started().uuid());
     EXPECT_EQ(event.domain().name(), name());
     EXPECT_EQ(event.domain().id(), started().id());
-    EXPECT_TRUE(every_domain.WaitFor(IsKind(name(), v1::DomainEvent::kReboot), kEventTimeout))
+    EXPECT_TRUE(
+        every_domain.WaitFor(IsKind(name(), v1::DomainEvent::kReboot), kEventTimeout))
         << every_domain.DescribeSkipped();
 
     // Nothing but REBOOT on the REBOOT-only stream (QEMU sends several per reset), and
@@ -376,7 +420,8 @@ TEST_F(EventsBootedQemuTest, ResetRaisesRebootAndFiltersKeepOtherEventsOut) {
 
 // AttachDomainDevice of a virtio disk into the spare root port, then
 // DetachDomainDeviceAlias: DEVICE_ADDED, then DEVICE_REMOVED once the guest let go.
-TEST_F(EventsBootedQemuTest, HotplugRaisesDeviceAddedThenDeviceRemovedWithTheAlias) {
+TEST_F(EventsBootedQemuTest, HotplugRaisesDeviceAddedThenDeviceRemovedWithTheAlias)
+{
     Watch({v1::EVENT_KIND_DEVICE_ADDED, v1::EVENT_KIND_DEVICE_REMOVED,
            v1::EVENT_KIND_DEVICE_REMOVAL_FAILED});
     const std::string alias = "ua-vg-events-disk";
@@ -384,14 +429,16 @@ TEST_F(EventsBootedQemuTest, HotplugRaisesDeviceAddedThenDeviceRemovedWithTheAli
     ASSERT_TRUE(Succeeded(devices_->Attach(
         name(),
         "<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='" +
-            path + "'/><target dev='vdb' bus='virtio'/><alias name='" + alias + "'/></disk>",
+            path + "'/><target dev='vdb' bus='virtio'/><alias name='" + alias +
+            "'/></disk>",
         {v1::DEVICE_MODIFY_FLAG_LIVE})));
     v1::DomainEvent event;
     ASSERT_TRUE(Expect(v1::DomainEvent::kDeviceAdded, &event));
     EXPECT_EQ(event.device_added().device_alias(), alias);
     EXPECT_THAT(Xml(), HasSubstr("<alias name='" + alias + "'/>"));
 
-    ASSERT_TRUE(Succeeded(devices_->DetachAlias(name(), alias, {v1::DEVICE_MODIFY_FLAG_LIVE})));
+    ASSERT_TRUE(
+        Succeeded(devices_->DetachAlias(name(), alias, {v1::DEVICE_MODIFY_FLAG_LIVE})));
     ASSERT_TRUE(Expect(v1::DomainEvent::kDeviceRemoved, &event, kGuestEventTimeout));
     EXPECT_EQ(event.device_removed().device_alias(), alias);
     EXPECT_THAT(Xml(), ::testing::Not(HasSubstr(alias)));
@@ -401,7 +448,8 @@ TEST_F(EventsBootedQemuTest, HotplugRaisesDeviceAddedThenDeviceRemovedWithTheAli
 
 // SetDomainSchedulerParameters and PinDomainVcpu, live: a TUNABLE event each, carrying
 // the new value under libvirt's "cputune.*" name.
-TEST_F(EventsBootedQemuTest, TuningChangesRaiseTunableWithTheNewValues) {
+TEST_F(EventsBootedQemuTest, TuningChangesRaiseTunableWithTheNewValues)
+{
     Watch({v1::EVENT_KIND_TUNABLE});
     auto scheduler = RequestFor<v1::SetDomainSchedulerParametersRequest>(
         name(), {v1::MODIFICATION_IMPACT_LIVE});
@@ -409,11 +457,12 @@ TEST_F(EventsBootedQemuTest, TuningChangesRaiseTunableWithTheNewValues) {
     shares->set_name("cpu_shares");
     shares->set_uint64_value(2048);
     v1::DomainSchedulerParameters applied;
-    ASSERT_TRUE(Succeeded(
-        tuning_->SetDomainSchedulerParameters(ContextWithDeadline().get(), scheduler, &applied)));
+    ASSERT_TRUE(Succeeded(tuning_->SetDomainSchedulerParameters(ContextWithDeadline().get(),
+                                                                scheduler, &applied)));
     v1::DomainEvent event;
     ASSERT_TRUE(Expect(v1::DomainEvent::kTunable, &event));
-    const v1::TypedParameter *param = ParamNamed(event.tunable().params(), "cputune.cpu_shares");
+    const v1::TypedParameter *param =
+        ParamNamed(event.tunable().params(), "cputune.cpu_shares");
     ASSERT_NE(param, nullptr) << event.ShortDebugString();
     EXPECT_EQ(param->uint64_value(), 2048u);
 
@@ -421,7 +470,8 @@ TEST_F(EventsBootedQemuTest, TuningChangesRaiseTunableWithTheNewValues) {
     pin.set_vcpu(0);
     pin.add_cpus(0);
     v1::PinDomainVcpuResponse pinned;
-    ASSERT_TRUE(Succeeded(vcpus_->PinDomainVcpu(ContextWithDeadline().get(), pin, &pinned)));
+    ASSERT_TRUE(
+        Succeeded(vcpus_->PinDomainVcpu(ContextWithDeadline().get(), pin, &pinned)));
     ASSERT_TRUE(Expect(v1::DomainEvent::kTunable, &event));
     param = ParamNamed(event.tunable().params(), "cputune.vcpupin0");
     ASSERT_NE(param, nullptr) << event.ShortDebugString();
@@ -430,10 +480,12 @@ TEST_F(EventsBootedQemuTest, TuningChangesRaiseTunableWithTheNewValues) {
 
 // SetDomainMemory (live) to 96 MiB: the guest's balloon driver gives memory back and
 // BALLOON_CHANGE reports the new size, which GetDomainInfo then agrees with.
-TEST_F(EventsBootedQemuTest, SetMemoryRaisesBalloonChangeWithTheNewSizeInKiB) {
+TEST_F(EventsBootedQemuTest, SetMemoryRaisesBalloonChangeWithTheNewSizeInKiB)
+{
     Watch({v1::EVENT_KIND_BALLOON_CHANGE});
     const uint64_t target_kib = 96 * 1024;
-    ASSERT_TRUE(Succeeded(memory_->SetMemory(name(), target_kib, {v1::MEMORY_MOD_FLAG_LIVE})));
+    ASSERT_TRUE(
+        Succeeded(memory_->SetMemory(name(), target_kib, {v1::MEMORY_MOD_FLAG_LIVE})));
     v1::DomainEvent event;
     ASSERT_TRUE(WaitFor(
         "balloon_change to 96 MiB",
@@ -448,7 +500,8 @@ TEST_F(EventsBootedQemuTest, SetMemoryRaisesBalloonChangeWithTheNewSizeInKiB) {
 // A plain RFB client on the VNC port of the live XML: GRAPHICS CONNECT when the socket
 // opens, INITIALIZE once the handshake (security type None) is done, DISCONNECT on
 // close, each with both addresses.
-TEST_F(EventsBootedQemuTest, VncClientRaisesGraphicsConnectInitializeAndDisconnect) {
+TEST_F(EventsBootedQemuTest, VncClientRaisesGraphicsConnectInitializeAndDisconnect)
+{
     Watch({v1::EVENT_KIND_GRAPHICS});
     std::string port = Capture(Xml(), "<graphics type='vnc' port='([0-9]+)'");
     ASSERT_FALSE(port.empty()) << Xml();
@@ -512,7 +565,8 @@ TEST_F(EventsBootedQemuTest, VncClientRaisesGraphicsConnectInitializeAndDisconne
 
 // SetDomainTime an hour ahead through the agent: qemu-ga sets the clock and writes the
 // RTC (hwclock -w), which QEMU reports as an RTC change of about +3600 s.
-TEST_F(EventsBootedQemuTest, SetTimeAnHourAheadRaisesRtcChangeOfAboutAnHour) {
+TEST_F(EventsBootedQemuTest, SetTimeAnHourAheadRaisesRtcChangeOfAboutAnHour)
+{
     Watch({v1::EVENT_KIND_RTC_CHANGE});
     auto request = RequestFor<v1::SetDomainTimeRequest>(name());
     request.set_seconds(std::chrono::duration_cast<std::chrono::seconds>(
@@ -520,23 +574,27 @@ TEST_F(EventsBootedQemuTest, SetTimeAnHourAheadRaisesRtcChangeOfAboutAnHour) {
                             .count() +
                         3600);
     v1::Domain domain;
-    ASSERT_TRUE(Succeeded(domains_->SetDomainTime(ContextWithDeadline().get(), request, &domain)));
+    ASSERT_TRUE(
+        Succeeded(domains_->SetDomainTime(ContextWithDeadline().get(), request, &domain)));
     v1::DomainEvent event;
     ASSERT_TRUE(Expect(v1::DomainEvent::kRtcChange, &event));
-    EXPECT_NEAR(event.rtc_change().utc_offset_seconds(), 3600, 30) << event.ShortDebugString();
+    EXPECT_NEAR(event.rtc_change().utc_offset_seconds(), 3600, 30)
+        << event.ShortDebugString();
 }
 
 // PMSuspendDomain (S3, through the agent), then PMWakeupDomain: PM_SUSPEND and the
 // lifecycle PMSUSPENDED/MEMORY, then PM_WAKEUP and STARTED/WAKEUP. (This guest's kernel
 // does not come back from S3 properly; QEMU's wake-up, which the events report, does
 // happen. Teardown destroys the guest.)
-TEST_F(EventsBootedQemuTest, PMSuspendThenWakeupRaisePMSuspendAndPMWakeup) {
+TEST_F(EventsBootedQemuTest, PMSuspendThenWakeupRaisePMSuspendAndPMWakeup)
+{
     Watch({v1::EVENT_KIND_PM_SUSPEND, v1::EVENT_KIND_PM_WAKEUP, v1::EVENT_KIND_LIFECYCLE,
            v1::EVENT_KIND_PM_SUSPEND_DISK});
     auto suspend = RequestFor<v1::PMSuspendDomainRequest>(name());
     suspend.set_target(v1::PM_SUSPEND_TARGET_MEM);
     v1::Domain domain;
-    ASSERT_TRUE(Succeeded(domains_->PMSuspendDomain(ContextWithDeadline().get(), suspend, &domain)));
+    ASSERT_TRUE(Succeeded(
+        domains_->PMSuspendDomain(ContextWithDeadline().get(), suspend, &domain)));
     v1::DomainEvent event;
     ASSERT_TRUE(Expect(v1::DomainEvent::kPmSuspend, &event));
     EXPECT_EQ(event.pm_suspend().reason(), 0);
@@ -546,7 +604,8 @@ TEST_F(EventsBootedQemuTest, PMSuspendThenWakeupRaisePMSuspendAndPMWakeup) {
     EXPECT_TRUE(WaitForState(v1::DOMAIN_STATE_PMSUSPENDED, kEventTimeout));
 
     auto wakeup = RequestFor<v1::PMWakeupDomainRequest>(name());
-    ASSERT_TRUE(Succeeded(domains_->PMWakeupDomain(ContextWithDeadline().get(), wakeup, &domain)));
+    ASSERT_TRUE(
+        Succeeded(domains_->PMWakeupDomain(ContextWithDeadline().get(), wakeup, &domain)));
     ASSERT_TRUE(Expect(v1::DomainEvent::kPmWakeup, &event));
     EXPECT_EQ(event.pm_wakeup().reason(), 0);
     ASSERT_TRUE(WaitFor("lifecycle STARTED",
@@ -560,7 +619,8 @@ TEST_F(EventsBootedQemuTest, PMSuspendThenWakeupRaisePMSuspendAndPMWakeup) {
 // file into its overlay, started from the test process (virtgrpcd has no block job RPC
 // yet): BLOCK_THRESHOLD once the pull writes past it, and the job's end as BLOCK_JOB
 // (named by the overlay's path) and BLOCK_JOB_2 (named "vda"), type PULL, COMPLETED.
-TEST_F(EventsBootedQemuTest, BlockPullRaisesBlockJobBothWaysAndCrossesTheThreshold) {
+TEST_F(EventsBootedQemuTest, BlockPullRaisesBlockJobBothWaysAndCrossesTheThreshold)
+{
     Watch({v1::EVENT_KIND_BLOCK_JOB, v1::EVENT_KIND_BLOCK_JOB_2,
            v1::EVENT_KIND_BLOCK_THRESHOLD});
     v1::GetDomainBlockInfoResponse info;
@@ -572,7 +632,8 @@ TEST_F(EventsBootedQemuTest, BlockPullRaisesBlockJobBothWaysAndCrossesTheThresho
 
     LibvirtDomain libvirt(name());
     ASSERT_NE(libvirt.get(), nullptr) << LibvirtDomain::LastError();
-    ASSERT_EQ(virDomainBlockPull(libvirt.get(), "vda", 0, 0), 0) << LibvirtDomain::LastError();
+    ASSERT_EQ(virDomainBlockPull(libvirt.get(), "vda", 0, 0), 0)
+        << LibvirtDomain::LastError();
 
     std::map<v1::DomainEvent::EventCase, v1::DomainEvent> events;
     ASSERT_TRUE(ExpectAll({v1::DomainEvent::kBlockJob2, v1::DomainEvent::kBlockJob,
@@ -599,7 +660,8 @@ TEST_F(EventsBootedQemuTest, BlockPullRaisesBlockJobBothWaysAndCrossesTheThresho
 // A push-mode backup of vda to a file, started from the test process (virtgrpcd has no
 // backup RPC yet): JOB_COMPLETED with the job's statistics, and the backup's block job
 // ending as BLOCK_JOB_2 type BACKUP.
-TEST_F(EventsBootedQemuTest, BackupRaisesJobCompletedWithItsStatistics) {
+TEST_F(EventsBootedQemuTest, BackupRaisesJobCompletedWithItsStatistics)
+{
     Watch({v1::EVENT_KIND_JOB_COMPLETED, v1::EVENT_KIND_BLOCK_JOB_2});
     v1::GetDomainBlockInfoResponse info;
     ASSERT_TRUE(Succeeded(devices_->BlockInfo(name(), "vda", &info)));
@@ -613,8 +675,8 @@ TEST_F(EventsBootedQemuTest, BackupRaisesJobCompletedWithItsStatistics) {
         << LibvirtDomain::LastError();
 
     std::map<v1::DomainEvent::EventCase, v1::DomainEvent> events;
-    ASSERT_TRUE(ExpectAll({v1::DomainEvent::kJobCompleted, v1::DomainEvent::kBlockJob2}, &events,
-                          kGuestEventTimeout));
+    ASSERT_TRUE(ExpectAll({v1::DomainEvent::kJobCompleted, v1::DomainEvent::kBlockJob2},
+                          &events, kGuestEventTimeout));
     v1::DomainEvent event = events[v1::DomainEvent::kJobCompleted];
     const v1::JobStats &stats = event.job_completed().stats();
     EXPECT_EQ(stats.operation(), v1::JOB_OPERATION_BACKUP) << event.ShortDebugString();
@@ -634,19 +696,22 @@ TEST_F(EventsBootedQemuTest, BackupRaisesJobCompletedWithItsStatistics) {
 // Starts `script` with /bin/sh in the guest through the agent's guest-exec (libvirt's
 // virDomainQemuAgentCommand from the test process: virtgrpcd has no such RPC) and
 // returns without waiting for it; newlines in `script` separate commands.
-::testing::AssertionResult StartInGuest(virDomainPtr domain, const std::string &script) {
+::testing::AssertionResult
+StartInGuest(virDomainPtr domain, const std::string &script)
+{
     std::string escaped;
     for (char c : script) {
         if (c == '"' || c == '\\')
             escaped += '\\';
         escaped += c == '\n' ? ';' : c;
     }
-    const std::string command =
-        "{\"execute\":\"guest-exec\",\"arguments\":{\"path\":\"/bin/sh\",\"arg\":[\"-c\",\"" +
-        escaped + "\"]}}";
+    const std::string command = "{\"execute\":\"guest-exec\",\"arguments\":{\"path\":\"/"
+                                "bin/sh\",\"arg\":[\"-c\",\"" +
+                                escaped + "\"]}}";
     char *reply = virDomainQemuAgentCommand(domain, command.c_str(), 10, 0);
     if (!reply)
-        return ::testing::AssertionFailure() << "guest-exec: " << LibvirtDomain::LastError();
+        return ::testing::AssertionFailure()
+               << "guest-exec: " << LibvirtDomain::LastError();
     std::string answer = reply;
     free(reply);
     if (Capture(answer, "\"pid\": *([0-9]+)").empty())
@@ -659,14 +724,15 @@ TEST_F(EventsBootedQemuTest, BackupRaisesJobCompletedWithItsStatistics) {
 // stages 1 tick (~1 ms), then enable it and never feed it. QEMU fires it at once:
 // WATCHDOG with action PAUSE, lifecycle SUSPENDED/WATCHDOG, and the domain PAUSED with
 // reason WATCHDOG.
-TEST_F(EventsShutOffQemuTest, UnfedWatchdogRaisesWatchdogPauseAndPausesTheDomain) {
+TEST_F(EventsShutOffQemuTest, UnfedWatchdogRaisesWatchdogPauseAndPausesTheDomain)
+{
     std::string xml = Xml(true);
     xml.replace(xml.find("</devices>"), 0, "<watchdog model='i6300esb' action='pause'/>");
     v1::DefineDomainRequest define;
     define.set_xml(xml);
     v1::Domain redefined;
-    ASSERT_TRUE(Succeeded(
-        domains_->DefineDomain(ContextWithDeadline().get(), define, &redefined)));
+    ASSERT_TRUE(
+        Succeeded(domains_->DefineDomain(ContextWithDeadline().get(), define, &redefined)));
     Boot();
     ASSERT_FALSE(HasFatalFailure());
     Watch({v1::EVENT_KIND_WATCHDOG, v1::EVENT_KIND_LIFECYCLE});
@@ -688,8 +754,10 @@ TEST_F(EventsShutOffQemuTest, UnfedWatchdogRaisesWatchdogPauseAndPausesTheDomain
     ASSERT_TRUE(StartInGuest(libvirt.get(), script));
 
     std::map<v1::DomainEvent::EventCase, v1::DomainEvent> events;
-    ASSERT_TRUE(ExpectAll({v1::DomainEvent::kWatchdog, v1::DomainEvent::kLifecycle}, &events));
-    EXPECT_EQ(events[v1::DomainEvent::kWatchdog].watchdog().action(), v1::WATCHDOG_ACTION_PAUSE);
+    ASSERT_TRUE(
+        ExpectAll({v1::DomainEvent::kWatchdog, v1::DomainEvent::kLifecycle}, &events));
+    EXPECT_EQ(events[v1::DomainEvent::kWatchdog].watchdog().action(),
+              v1::WATCHDOG_ACTION_PAUSE);
     v1::DomainEvent event = events[v1::DomainEvent::kLifecycle];
     EXPECT_EQ(event.lifecycle().type(), v1::LIFECYCLE_EVENT_TYPE_SUSPENDED);
     EXPECT_EQ(event.lifecycle().suspended(), v1::SUSPENDED_DETAIL_WATCHDOG);
@@ -703,7 +771,8 @@ TEST_F(EventsShutOffQemuTest, UnfedWatchdogRaisesWatchdogPauseAndPausesTheDomain
 // with error_policy='stop'; the guest writes 4 MiB to it, started through the agent.
 // The host runs out of space: QEMU pauses the guest and libvirt reports IO_ERROR and
 // IO_ERROR_REASON ("enospc"), both with action PAUSE, and SUSPENDED/IOERROR.
-TEST_F(EventsShutOffQemuTest, WritesToADiskOnAFullHostFileSystemRaiseIoErrorsAndPause) {
+TEST_F(EventsShutOffQemuTest, WritesToADiskOnAFullHostFileSystemRaiseIoErrorsAndPause)
+{
     const std::string mount_point = Dir() + "/full";
     ASSERT_TRUE(std::filesystem::create_directory(mount_point));
     ASSERT_EQ(mount("tmpfs", mount_point.c_str(), "tmpfs", 0, "size=1m,mode=0755"), 0)
@@ -712,28 +781,33 @@ TEST_F(EventsShutOffQemuTest, WritesToADiskOnAFullHostFileSystemRaiseIoErrorsAnd
     // destroys the domain and removes the directory).
     struct Unmount {
         std::string path;
-        ~Unmount() { umount2(path.c_str(), MNT_DETACH); }
+        ~Unmount()
+        {
+            umount2(path.c_str(), MNT_DETACH);
+        }
     } unmount{mount_point};
     const std::string path = mount_point + "/full.raw";
     {
         std::ofstream out(path, std::ios::binary);
-        out.seekp((16 << 20) - 1);  // sparse 16 MiB on a 1 MiB file system
+        out.seekp((16 << 20) - 1); // sparse 16 MiB on a 1 MiB file system
         out.put('\0');
     }
     const std::string alias = "ua-vg-events-full";
     std::string xml = Xml(true);
     xml.replace(xml.find("</devices>"), 0,
                 "<disk type='file' device='disk'><driver name='qemu' type='raw' "
-                "error_policy='stop'/><source file='" + path +
-                    "'/><target dev='vdb' bus='virtio'/><alias name='" + alias + "'/></disk>");
+                "error_policy='stop'/><source file='" +
+                    path + "'/><target dev='vdb' bus='virtio'/><alias name='" + alias +
+                    "'/></disk>");
     v1::DefineDomainRequest define;
     define.set_xml(xml);
     v1::Domain redefined;
-    ASSERT_TRUE(Succeeded(
-        domains_->DefineDomain(ContextWithDeadline().get(), define, &redefined)));
+    ASSERT_TRUE(
+        Succeeded(domains_->DefineDomain(ContextWithDeadline().get(), define, &redefined)));
     Boot();
     ASSERT_FALSE(HasFatalFailure());
-    Watch({v1::EVENT_KIND_IO_ERROR, v1::EVENT_KIND_IO_ERROR_REASON, v1::EVENT_KIND_LIFECYCLE});
+    Watch({v1::EVENT_KIND_IO_ERROR, v1::EVENT_KIND_IO_ERROR_REASON,
+           v1::EVENT_KIND_LIFECYCLE});
 
     LibvirtDomain libvirt(name());
     ASSERT_NE(libvirt.get(), nullptr) << LibvirtDomain::LastError();
@@ -749,7 +823,8 @@ TEST_F(EventsShutOffQemuTest, WritesToADiskOnAFullHostFileSystemRaiseIoErrorsAnd
     EXPECT_EQ(error.device_alias(), alias);
     EXPECT_EQ(error.action(), v1::IO_ERROR_ACTION_PAUSE);
     EXPECT_EQ(error.reason(), "");
-    const v1::IoErrorEvent &reason = events[v1::DomainEvent::kIoErrorReason].io_error_reason();
+    const v1::IoErrorEvent &reason =
+        events[v1::DomainEvent::kIoErrorReason].io_error_reason();
     EXPECT_EQ(reason.source_path(), path);
     EXPECT_EQ(reason.device_alias(), alias);
     EXPECT_EQ(reason.action(), v1::IO_ERROR_ACTION_PAUSE);
@@ -764,8 +839,9 @@ TEST_F(EventsShutOffQemuTest, WritesToADiskOnAFullHostFileSystemRaiseIoErrorsAnd
 
 // Sends one command to the guest agent (libvirt's virDomainQemuAgentCommand from the
 // test process); `reply` receives the answer.
-::testing::AssertionResult AgentCommand(virDomainPtr domain, const std::string &command,
-                                        std::string *reply = nullptr) {
+::testing::AssertionResult
+AgentCommand(virDomainPtr domain, const std::string &command, std::string *reply = nullptr)
+{
     char *answer = virDomainQemuAgentCommand(domain, command.c_str(), 10, 0);
     if (!answer)
         return ::testing::AssertionFailure()
@@ -776,7 +852,9 @@ TEST_F(EventsShutOffQemuTest, WritesToADiskOnAFullHostFileSystemRaiseIoErrorsAnd
     return ::testing::AssertionSuccess();
 }
 
-std::string Base64(const std::string &data) {
+std::string
+Base64(const std::string &data)
+{
     static const char kDigits[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     std::string out;
@@ -797,7 +875,9 @@ std::string Base64(const std::string &data) {
 // The guest kernel's virtio_mem module, which the test guest's initramfs does not carry:
 // taken from the kernel package the cached guest was built from (guest.env ->
 // packages.txt -> debs/). "" with `why` set when it cannot be found.
-std::string VirtioMemModule(std::string *why) {
+std::string
+VirtioMemModule(std::string *why)
+{
     const char *cache_env = std::getenv("VG_GUEST_CACHE");
     const std::string cache = cache_env ? cache_env : "/var/cache/virtgrpc/guest";
     std::ifstream env(cache + "/guest.env");
@@ -814,12 +894,13 @@ std::string VirtioMemModule(std::string *why) {
         }
     }
     if (package.empty()) {
-        *why = "no linux-image package in the guest's packages.txt (kernel '" + kernel + "')";
+        *why =
+            "no linux-image package in the guest's packages.txt (kernel '" + kernel + "')";
         return "";
     }
     const std::string deb = cache + "/debs/" + package + "_" + version + "_amd64.deb";
-    const std::string command = "dpkg-deb --fsys-tarfile '" + deb + "' | tar -xO ./lib/modules/" +
-                                package.substr(12) +
+    const std::string command = "dpkg-deb --fsys-tarfile '" + deb +
+                                "' | tar -xO ./lib/modules/" + package.substr(12) +
                                 "/kernel/drivers/virtio/virtio_mem.ko";
     std::string module;
     if (FILE *pipe = popen(command.c_str(), "r")) {
@@ -839,14 +920,16 @@ std::string VirtioMemModule(std::string *why) {
 // loads it; then UpdateDomainDevice asks for 64 MiB and the guest plugs it:
 // MEMORY_DEVICE_SIZE_CHANGE with the device's alias and 65536 KiB, as the live XML's
 // <current> then says.
-TEST_F(EventsShutOffQemuTest, VirtioMemResizeRaisesMemoryDeviceSizeChangeInKiB) {
+TEST_F(EventsShutOffQemuTest, VirtioMemResizeRaisesMemoryDeviceSizeChangeInKiB)
+{
     std::string why;
     const std::string module = VirtioMemModule(&why);
     ASSERT_FALSE(module.empty()) << why;
     const std::string alias = "ua-vg-virtiomem";
     std::string xml = Xml(true);
     std::smatch memory;
-    ASSERT_TRUE(std::regex_search(xml, memory, std::regex("<memory unit='KiB'>[0-9]+</memory>")))
+    ASSERT_TRUE(
+        std::regex_search(xml, memory, std::regex("<memory unit='KiB'>[0-9]+</memory>")))
         << xml;
     xml.insert(memory.position(0), "<maxMemory slots='4' unit='MiB'>1024</maxMemory>");
     const std::string model = "<model fallback='allow'>qemu64</model>";
@@ -862,8 +945,8 @@ TEST_F(EventsShutOffQemuTest, VirtioMemResizeRaisesMemoryDeviceSizeChangeInKiB) 
     v1::DefineDomainRequest define;
     define.set_xml(xml);
     v1::Domain redefined;
-    ASSERT_TRUE(Succeeded(
-        domains_->DefineDomain(ContextWithDeadline().get(), define, &redefined)));
+    ASSERT_TRUE(
+        Succeeded(domains_->DefineDomain(ContextWithDeadline().get(), define, &redefined)));
     Boot();
     ASSERT_FALSE(HasFatalFailure());
     Watch({v1::EVENT_KIND_MEMORY_DEVICE_SIZE_CHANGE});
@@ -878,16 +961,19 @@ TEST_F(EventsShutOffQemuTest, VirtioMemResizeRaisesMemoryDeviceSizeChangeInKiB) 
     const std::string handle = Capture(reply, "\"return\": *([0-9]+)");
     ASSERT_FALSE(handle.empty()) << reply;
     for (size_t at = 0; at < module.size(); at += 32768)
-        ASSERT_TRUE(AgentCommand(libvirt.get(),
-                                 "{\"execute\":\"guest-file-write\",\"arguments\":{\"handle\":" +
-                                     handle + ",\"buf-b64\":\"" +
-                                     Base64(module.substr(at, 32768)) + "\"}}"));
-    ASSERT_TRUE(AgentCommand(libvirt.get(), "{\"execute\":\"guest-file-close\",\"arguments\":"
-                                            "{\"handle\":" + handle + "}}"));
+        ASSERT_TRUE(AgentCommand(
+            libvirt.get(),
+            "{\"execute\":\"guest-file-write\",\"arguments\":{\"handle\":" + handle +
+                ",\"buf-b64\":\"" + Base64(module.substr(at, 32768)) + "\"}}"));
+    ASSERT_TRUE(
+        AgentCommand(libvirt.get(), "{\"execute\":\"guest-file-close\",\"arguments\":"
+                                    "{\"handle\":" +
+                                        handle + "}}"));
     // No udev: the kernel onlines the new memory itself.
-    ASSERT_TRUE(StartInGuest(libvirt.get(),
-                             "echo online_movable > /sys/devices/system/memory/auto_online_blocks\n"
-                             "insmod /run/virtio_mem.ko\n"));
+    ASSERT_TRUE(
+        StartInGuest(libvirt.get(),
+                     "echo online_movable > /sys/devices/system/memory/auto_online_blocks\n"
+                     "insmod /run/virtio_mem.ko\n"));
 
     // The device as the live XML has it (libvirt matches an update against all of it,
     // address included), asking for 64 MiB.
@@ -910,5 +996,5 @@ TEST_F(EventsShutOffQemuTest, VirtioMemResizeRaisesMemoryDeviceSizeChangeInKiB) 
     EXPECT_THAT(Xml(), HasSubstr("<current unit='KiB'>65536</current>"));
 }
 
-}  // namespace
-}  // namespace virtgrpc::testing
+} // namespace
+} // namespace virtgrpc::testing

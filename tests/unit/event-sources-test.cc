@@ -23,7 +23,8 @@ extern "C" {
 #include "server/services/event-sources.h"
 }
 
-namespace {
+namespace
+{
 
 using virtgrpc::v1::DomainEvent;
 
@@ -40,11 +41,13 @@ char fake_hub_storage;
 vg_event_hub *const kFakeHub = reinterpret_cast<vg_event_hub *>(&fake_hub_storage);
 virDomainPtr const kDomain = reinterpret_cast<virDomainPtr>(0x1234);
 
-}  // namespace
+} // namespace
 
 // The hub's entry point, replaced: packs the event like the hub does and keeps it.
-extern "C" void vg_event_hub_publish(vg_event_hub *hub, virDomainPtr domain, int event_id,
-                                     Virtgrpc__V1__DomainEvent *event) {
+extern "C" void
+vg_event_hub_publish(vg_event_hub *hub, virDomainPtr domain, int event_id,
+                     Virtgrpc__V1__DomainEvent *event)
+{
     EXPECT_EQ(hub, kFakeHub);
     std::string bytes(protobuf_c_message_get_packed_size(&event->base), '\0');
     protobuf_c_message_pack(&event->base, reinterpret_cast<uint8_t *>(bytes.data()));
@@ -53,17 +56,29 @@ extern "C" void vg_event_hub_publish(vg_event_hub *hub, virDomainPtr domain, int
     published.push_back(std::move(p));
 }
 
-namespace {
+namespace
+{
 
-class EventSourcesTest : public ::testing::Test {
+class EventSourcesTest : public ::testing::Test
+{
   protected:
     // libvirt's typed-parameter helpers need its error handling set up.
-    static void SetUpTestSuite() { ASSERT_EQ(virInitialize(), 0); }
-    void SetUp() override { published.clear(); }
+    static void
+    SetUpTestSuite()
+    {
+        ASSERT_EQ(virInitialize(), 0);
+    }
+    void
+    SetUp() override
+    {
+        published.clear();
+    }
 
     // The table's callback for `id`, cast to libvirt's signature for it.
     template <typename Callback>
-    Callback Source(int id) {
+    Callback
+    Source(int id)
+    {
         for (size_t i = 0; i < vg_event_sources_count; i++)
             if (vg_event_sources[i].id == id)
                 return reinterpret_cast<Callback>(
@@ -73,7 +88,9 @@ class EventSourcesTest : public ::testing::Test {
     }
 
     // The one event published since SetUp, which must be for `id` and kDomain.
-    DomainEvent Only(int id) {
+    DomainEvent
+    Only(int id)
+    {
         EXPECT_EQ(published.size(), 1u);
         if (published.empty())
             return {};
@@ -87,7 +104,8 @@ class EventSourcesTest : public ::testing::Test {
     }
 };
 
-TEST_F(EventSourcesTest, TheTableHasEveryEventIdOnceInOrder) {
+TEST_F(EventSourcesTest, TheTableHasEveryEventIdOnceInOrder)
+{
     ASSERT_EQ(vg_event_sources_count, static_cast<size_t>(VIR_DOMAIN_EVENT_ID_LAST));
     for (size_t i = 0; i < vg_event_sources_count; i++) {
         EXPECT_EQ(vg_event_sources[i].id, static_cast<int>(i));
@@ -95,7 +113,8 @@ TEST_F(EventSourcesTest, TheTableHasEveryEventIdOnceInOrder) {
     }
 }
 
-TEST_F(EventSourcesTest, EveryPayloadFieldIsNumberedAfterItsEventIdAndKind) {
+TEST_F(EventSourcesTest, EveryPayloadFieldIsNumberedAfterItsEventIdAndKind)
+{
     // The EventKind enum value of an ID is ID + 1; its payload field 100 + ID.
     const auto *oneof = DomainEvent::descriptor()->FindOneofByName("event");
     ASSERT_NE(oneof, nullptr);
@@ -116,22 +135,26 @@ TEST_F(EventSourcesTest, EveryPayloadFieldIsNumberedAfterItsEventIdAndKind) {
     }
 }
 
-TEST_F(EventSourcesTest, RebootAndControlErrorCarryOnlyTheDomain) {
-    Source<virConnectDomainEventGenericCallback>(VIR_DOMAIN_EVENT_ID_REBOOT)(nullptr, kDomain,
-                                                                            kFakeHub);
+TEST_F(EventSourcesTest, RebootAndControlErrorCarryOnlyTheDomain)
+{
+    Source<virConnectDomainEventGenericCallback>(VIR_DOMAIN_EVENT_ID_REBOOT)(
+        nullptr, kDomain, kFakeHub);
     EXPECT_TRUE(Only(VIR_DOMAIN_EVENT_ID_REBOOT).has_reboot());
     Source<virConnectDomainEventGenericCallback>(VIR_DOMAIN_EVENT_ID_CONTROL_ERROR)(
         nullptr, kDomain, kFakeHub);
     EXPECT_TRUE(Only(VIR_DOMAIN_EVENT_ID_CONTROL_ERROR).has_control_error());
 }
 
-TEST_F(EventSourcesTest, RtcChangeKeepsANegativeOffsetInSeconds) {
+TEST_F(EventSourcesTest, RtcChangeKeepsANegativeOffsetInSeconds)
+{
     Source<virConnectDomainEventRTCChangeCallback>(VIR_DOMAIN_EVENT_ID_RTC_CHANGE)(
         nullptr, kDomain, -7200, kFakeHub);
-    EXPECT_EQ(Only(VIR_DOMAIN_EVENT_ID_RTC_CHANGE).rtc_change().utc_offset_seconds(), -7200);
+    EXPECT_EQ(Only(VIR_DOMAIN_EVENT_ID_RTC_CHANGE).rtc_change().utc_offset_seconds(),
+              -7200);
 }
 
-TEST_F(EventSourcesTest, WatchdogActionsMapOneToOne) {
+TEST_F(EventSourcesTest, WatchdogActionsMapOneToOne)
+{
     const std::map<int, virtgrpc::v1::WatchdogAction> expected = {
         {VIR_DOMAIN_EVENT_WATCHDOG_NONE, virtgrpc::v1::WATCHDOG_ACTION_NONE},
         {VIR_DOMAIN_EVENT_WATCHDOG_PAUSE, virtgrpc::v1::WATCHDOG_ACTION_PAUSE},
@@ -143,14 +166,16 @@ TEST_F(EventSourcesTest, WatchdogActionsMapOneToOne) {
         // A value newer than this build: UNSPECIFIED, the event still arrives.
         {99, virtgrpc::v1::WATCHDOG_ACTION_UNSPECIFIED},
     };
-    auto source = Source<virConnectDomainEventWatchdogCallback>(VIR_DOMAIN_EVENT_ID_WATCHDOG);
+    auto source =
+        Source<virConnectDomainEventWatchdogCallback>(VIR_DOMAIN_EVENT_ID_WATCHDOG);
     for (const auto &[action, proto] : expected) {
         source(nullptr, kDomain, action, kFakeHub);
         EXPECT_EQ(Only(VIR_DOMAIN_EVENT_ID_WATCHDOG).watchdog().action(), proto) << action;
     }
 }
 
-TEST_F(EventSourcesTest, IoErrorsCarryPathAliasActionAndReason) {
+TEST_F(EventSourcesTest, IoErrorsCarryPathAliasActionAndReason)
+{
     Source<virConnectDomainEventIOErrorCallback>(VIR_DOMAIN_EVENT_ID_IO_ERROR)(
         nullptr, kDomain, "/var/lib/disk.qcow2", "virtio-disk0",
         VIR_DOMAIN_EVENT_IO_ERROR_PAUSE, kFakeHub);
@@ -161,8 +186,8 @@ TEST_F(EventSourcesTest, IoErrorsCarryPathAliasActionAndReason) {
     EXPECT_EQ(error.reason(), "");
 
     Source<virConnectDomainEventIOErrorReasonCallback>(VIR_DOMAIN_EVENT_ID_IO_ERROR_REASON)(
-        nullptr, kDomain, nullptr, "virtio-disk1", VIR_DOMAIN_EVENT_IO_ERROR_REPORT, "enospc",
-        kFakeHub);
+        nullptr, kDomain, nullptr, "virtio-disk1", VIR_DOMAIN_EVENT_IO_ERROR_REPORT,
+        "enospc", kFakeHub);
     error = Only(VIR_DOMAIN_EVENT_ID_IO_ERROR_REASON).io_error_reason();
     EXPECT_EQ(error.source_path(), "") << "NULL path (network disk) becomes \"\"";
     EXPECT_EQ(error.device_alias(), "virtio-disk1");
@@ -170,7 +195,8 @@ TEST_F(EventSourcesTest, IoErrorsCarryPathAliasActionAndReason) {
     EXPECT_EQ(error.reason(), "enospc");
 }
 
-TEST_F(EventSourcesTest, GraphicsCarriesBothAddressesTheSchemeAndEveryIdentity) {
+TEST_F(EventSourcesTest, GraphicsCarriesBothAddressesTheSchemeAndEveryIdentity)
+{
     virDomainEventGraphicsAddress local = {VIR_DOMAIN_EVENT_GRAPHICS_ADDRESS_IPV4,
                                            const_cast<char *>("127.0.0.1"),
                                            const_cast<char *>("5900")};
@@ -186,7 +212,8 @@ TEST_F(EventSourcesTest, GraphicsCarriesBothAddressesTheSchemeAndEveryIdentity) 
                               const_cast<char *>(names[i].c_str())});
     virDomainEventGraphicsSubject subject = {static_cast<int>(identities.size()),
                                              identities.data()};
-    auto source = Source<virConnectDomainEventGraphicsCallback>(VIR_DOMAIN_EVENT_ID_GRAPHICS);
+    auto source =
+        Source<virConnectDomainEventGraphicsCallback>(VIR_DOMAIN_EVENT_ID_GRAPHICS);
 
     source(nullptr, kDomain, VIR_DOMAIN_EVENT_GRAPHICS_INITIALIZE, &local, &remote, "sasl",
            &subject, kFakeHub);
@@ -207,7 +234,8 @@ TEST_F(EventSourcesTest, GraphicsCarriesBothAddressesTheSchemeAndEveryIdentity) 
 
     // A UNIX socket client, no subject, no scheme, no local address.
     virDomainEventGraphicsAddress unix_remote = {VIR_DOMAIN_EVENT_GRAPHICS_ADDRESS_UNIX,
-                                                 const_cast<char *>("/run/vnc.sock"), nullptr};
+                                                 const_cast<char *>("/run/vnc.sock"),
+                                                 nullptr};
     source(nullptr, kDomain, VIR_DOMAIN_EVENT_GRAPHICS_DISCONNECT, nullptr, &unix_remote,
            nullptr, nullptr, kFakeHub);
     graphics = Only(VIR_DOMAIN_EVENT_ID_GRAPHICS).graphics();
@@ -219,7 +247,8 @@ TEST_F(EventSourcesTest, GraphicsCarriesBothAddressesTheSchemeAndEveryIdentity) 
     EXPECT_EQ(graphics.subject_size(), 0);
 }
 
-TEST_F(EventSourcesTest, BothBlockJobEventsCarryDiskTypeAndStatus) {
+TEST_F(EventSourcesTest, BothBlockJobEventsCarryDiskTypeAndStatus)
+{
     Source<virConnectDomainEventBlockJobCallback>(VIR_DOMAIN_EVENT_ID_BLOCK_JOB)(
         nullptr, kDomain, "/images/top.qcow2", VIR_DOMAIN_BLOCK_JOB_TYPE_PULL,
         VIR_DOMAIN_BLOCK_JOB_COMPLETED, kFakeHub);
@@ -244,7 +273,8 @@ TEST_F(EventSourcesTest, BothBlockJobEventsCarryDiskTypeAndStatus) {
     EXPECT_EQ(job.status(), virtgrpc::v1::BLOCK_JOB_STATUS_CANCELED);
 }
 
-TEST_F(EventSourcesTest, DiskChangeWithoutANewSourceHasAnEmptyOne) {
+TEST_F(EventSourcesTest, DiskChangeWithoutANewSourceHasAnEmptyOne)
+{
     Source<virConnectDomainEventDiskChangeCallback>(VIR_DOMAIN_EVENT_ID_DISK_CHANGE)(
         nullptr, kDomain, "/missing.iso", nullptr, "sata0-0-1",
         VIR_DOMAIN_EVENT_DISK_CHANGE_MISSING_ON_START, kFakeHub);
@@ -255,7 +285,8 @@ TEST_F(EventSourcesTest, DiskChangeWithoutANewSourceHasAnEmptyOne) {
     EXPECT_EQ(change.reason(), virtgrpc::v1::DISK_CHANGE_REASON_MISSING_ON_START);
 }
 
-TEST_F(EventSourcesTest, TrayChangeOpenAndClose) {
+TEST_F(EventSourcesTest, TrayChangeOpenAndClose)
+{
     auto source =
         Source<virConnectDomainEventTrayChangeCallback>(VIR_DOMAIN_EVENT_ID_TRAY_CHANGE);
     source(nullptr, kDomain, "sata0-0-0", VIR_DOMAIN_EVENT_TRAY_CHANGE_OPEN, kFakeHub);
@@ -268,7 +299,8 @@ TEST_F(EventSourcesTest, TrayChangeOpenAndClose) {
     EXPECT_EQ(tray.reason(), virtgrpc::v1::TRAY_CHANGE_REASON_CLOSE);
 }
 
-TEST_F(EventSourcesTest, PowerManagementEventsPassTheReasonThrough) {
+TEST_F(EventSourcesTest, PowerManagementEventsPassTheReasonThrough)
+{
     Source<virConnectDomainEventPMWakeupCallback>(VIR_DOMAIN_EVENT_ID_PMWAKEUP)(
         nullptr, kDomain, 0, kFakeHub);
     EXPECT_EQ(Only(VIR_DOMAIN_EVENT_ID_PMWAKEUP).pm_wakeup().reason(), 0);
@@ -280,17 +312,20 @@ TEST_F(EventSourcesTest, PowerManagementEventsPassTheReasonThrough) {
     EXPECT_EQ(Only(VIR_DOMAIN_EVENT_ID_PMSUSPEND_DISK).pm_suspend_disk().reason(), 4);
 }
 
-TEST_F(EventSourcesTest, BalloonChangeKeepsKiBAbove4GiB) {
-    const unsigned long long kib = 6ULL << 30;  // 6 TiB in KiB: needs 64 bits
+TEST_F(EventSourcesTest, BalloonChangeKeepsKiBAbove4GiB)
+{
+    const unsigned long long kib = 6ULL << 30; // 6 TiB in KiB: needs 64 bits
     Source<virConnectDomainEventBalloonChangeCallback>(VIR_DOMAIN_EVENT_ID_BALLOON_CHANGE)(
         nullptr, kDomain, kib, kFakeHub);
     EXPECT_EQ(Only(VIR_DOMAIN_EVENT_ID_BALLOON_CHANGE).balloon_change().actual_kib(), kib);
 }
 
-TEST_F(EventSourcesTest, DeviceEventsCarryTheAliasInTheirOwnField) {
+TEST_F(EventSourcesTest, DeviceEventsCarryTheAliasInTheirOwnField)
+{
     Source<virConnectDomainEventDeviceAddedCallback>(VIR_DOMAIN_EVENT_ID_DEVICE_ADDED)(
         nullptr, kDomain, "ua-disk", kFakeHub);
-    EXPECT_EQ(Only(VIR_DOMAIN_EVENT_ID_DEVICE_ADDED).device_added().device_alias(), "ua-disk");
+    EXPECT_EQ(Only(VIR_DOMAIN_EVENT_ID_DEVICE_ADDED).device_added().device_alias(),
+              "ua-disk");
     Source<virConnectDomainEventDeviceRemovedCallback>(VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED)(
         nullptr, kDomain, "virtio-disk1", kFakeHub);
     EXPECT_EQ(Only(VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED).device_removed().device_alias(),
@@ -303,7 +338,8 @@ TEST_F(EventSourcesTest, DeviceEventsCarryTheAliasInTheirOwnField) {
               "");
 }
 
-TEST_F(EventSourcesTest, TunableAndJobCompletedConvertTheirTypedParameters) {
+TEST_F(EventSourcesTest, TunableAndJobCompletedConvertTheirTypedParameters)
+{
     virTypedParameterPtr params = nullptr;
     int n = 0, max = 0;
     ASSERT_EQ(virTypedParamsAddULLong(&params, &n, &max, "cputune.cpu_shares", 2048), 0);
@@ -330,10 +366,13 @@ TEST_F(EventSourcesTest, TunableAndJobCompletedConvertTheirTypedParameters) {
     n = max = 0;
     // Job statistics go into JobStats' typed fields; unknown keys are kept.
     ASSERT_EQ(virTypedParamsAddInt(&params, &n, &max, VIR_DOMAIN_JOB_OPERATION,
-                                   VIR_DOMAIN_JOB_OPERATION_BACKUP), 0);
-    ASSERT_EQ(virTypedParamsAddULLong(&params, &n, &max, VIR_DOMAIN_JOB_TIME_ELAPSED, 77), 0);
-    ASSERT_EQ(virTypedParamsAddULLong(&params, &n, &max, VIR_DOMAIN_JOB_DISK_TOTAL,
-                                      64ULL << 20), 0);
+                                   VIR_DOMAIN_JOB_OPERATION_BACKUP),
+              0);
+    ASSERT_EQ(virTypedParamsAddULLong(&params, &n, &max, VIR_DOMAIN_JOB_TIME_ELAPSED, 77),
+              0);
+    ASSERT_EQ(
+        virTypedParamsAddULLong(&params, &n, &max, VIR_DOMAIN_JOB_DISK_TOTAL, 64ULL << 20),
+        0);
     ASSERT_EQ(virTypedParamsAddBoolean(&params, &n, &max, VIR_DOMAIN_JOB_SUCCESS, 1), 0);
     ASSERT_EQ(virTypedParamsAddString(&params, &n, &max, "future_key", long_value.c_str()),
               0);
@@ -357,7 +396,8 @@ TEST_F(EventSourcesTest, TunableAndJobCompletedConvertTheirTypedParameters) {
     virTypedParamsFree(params, n);
 }
 
-TEST_F(EventSourcesTest, AgentLifecycleStatesAndReasons) {
+TEST_F(EventSourcesTest, AgentLifecycleStatesAndReasons)
+{
     auto source = Source<virConnectDomainEventAgentLifecycleCallback>(
         VIR_DOMAIN_EVENT_ID_AGENT_LIFECYCLE);
     source(nullptr, kDomain, VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_STATE_CONNECTED,
@@ -373,16 +413,19 @@ TEST_F(EventSourcesTest, AgentLifecycleStatesAndReasons) {
         << "libvirt's UNKNOWN (0) is a real value, not UNSPECIFIED";
 }
 
-TEST_F(EventSourcesTest, MigrationIteration) {
+TEST_F(EventSourcesTest, MigrationIteration)
+{
     Source<virConnectDomainEventMigrationIterationCallback>(
         VIR_DOMAIN_EVENT_ID_MIGRATION_ITERATION)(nullptr, kDomain, 5, kFakeHub);
-    EXPECT_EQ(Only(VIR_DOMAIN_EVENT_ID_MIGRATION_ITERATION).migration_iteration().iteration(),
-              5);
+    EXPECT_EQ(
+        Only(VIR_DOMAIN_EVENT_ID_MIGRATION_ITERATION).migration_iteration().iteration(), 5);
 }
 
-TEST_F(EventSourcesTest, BlockThresholdInBytes) {
-    Source<virConnectDomainEventBlockThresholdCallback>(VIR_DOMAIN_EVENT_ID_BLOCK_THRESHOLD)(
-        nullptr, kDomain, "vda[1]", nullptr, 5ULL << 32, 4096, kFakeHub);
+TEST_F(EventSourcesTest, BlockThresholdInBytes)
+{
+    Source<virConnectDomainEventBlockThresholdCallback>(
+        VIR_DOMAIN_EVENT_ID_BLOCK_THRESHOLD)(nullptr, kDomain, "vda[1]", nullptr,
+                                             5ULL << 32, 4096, kFakeHub);
     auto crossed = Only(VIR_DOMAIN_EVENT_ID_BLOCK_THRESHOLD).block_threshold();
     EXPECT_EQ(crossed.device(), "vda[1]");
     EXPECT_EQ(crossed.path(), "");
@@ -390,9 +433,10 @@ TEST_F(EventSourcesTest, BlockThresholdInBytes) {
     EXPECT_EQ(crossed.excess_bytes(), 4096u);
 }
 
-TEST_F(EventSourcesTest, MemoryFailureFlagsBecomeAListAndUnknownBitsAreDropped) {
-    auto source =
-        Source<virConnectDomainEventMemoryFailureCallback>(VIR_DOMAIN_EVENT_ID_MEMORY_FAILURE);
+TEST_F(EventSourcesTest, MemoryFailureFlagsBecomeAListAndUnknownBitsAreDropped)
+{
+    auto source = Source<virConnectDomainEventMemoryFailureCallback>(
+        VIR_DOMAIN_EVENT_ID_MEMORY_FAILURE);
     source(nullptr, kDomain, VIR_DOMAIN_EVENT_MEMORY_FAILURE_RECIPIENT_GUEST,
            VIR_DOMAIN_EVENT_MEMORY_FAILURE_ACTION_INJECT,
            VIR_DOMAIN_MEMORY_FAILURE_ACTION_REQUIRED | VIR_DOMAIN_MEMORY_FAILURE_RECURSIVE |
@@ -413,16 +457,19 @@ TEST_F(EventSourcesTest, MemoryFailureFlagsBecomeAListAndUnknownBitsAreDropped) 
     EXPECT_EQ(failure.flags_size(), 0);
 }
 
-TEST_F(EventSourcesTest, MemoryDeviceSizeChangeInKiB) {
+TEST_F(EventSourcesTest, MemoryDeviceSizeChangeInKiB)
+{
     Source<virConnectDomainEventMemoryDeviceSizeChangeCallback>(
         VIR_DOMAIN_EVENT_ID_MEMORY_DEVICE_SIZE_CHANGE)(nullptr, kDomain, "virtiomem0",
                                                        1048576, kFakeHub);
-    auto change = Only(VIR_DOMAIN_EVENT_ID_MEMORY_DEVICE_SIZE_CHANGE).memory_device_size_change();
+    auto change =
+        Only(VIR_DOMAIN_EVENT_ID_MEMORY_DEVICE_SIZE_CHANGE).memory_device_size_change();
     EXPECT_EQ(change.device_alias(), "virtiomem0");
     EXPECT_EQ(change.size_kib(), 1048576u);
 }
 
-TEST_F(EventSourcesTest, LifecycleDetailLandsInTheTypesOwnField) {
+TEST_F(EventSourcesTest, LifecycleDetailLandsInTheTypesOwnField)
+{
     Source<virConnectDomainEventCallback>(VIR_DOMAIN_EVENT_ID_LIFECYCLE)(
         nullptr, kDomain, VIR_DOMAIN_EVENT_SUSPENDED, VIR_DOMAIN_EVENT_SUSPENDED_WATCHDOG,
         kFakeHub);
@@ -431,4 +478,4 @@ TEST_F(EventSourcesTest, LifecycleDetailLandsInTheTypesOwnField) {
     EXPECT_EQ(lifecycle.suspended(), virtgrpc::v1::SUSPENDED_DETAIL_WATCHDOG);
 }
 
-}  // namespace
+} // namespace
