@@ -9,10 +9,7 @@
 // fail under it (a killed QEMU is STOPPED/FAILED, not a control error);
 // MIGRATION_ITERATION needs a live migration to a second host (libvirt refuses the same
 // host); MEMORY_FAILURE needs a hardware machine check, which QEMU reports under KVM
-// only (this host runs TCG); PMSUSPEND_DISK needs the guest to hibernate, and this
-// guest's kernel cannot allocate a hibernation image in 128 MiB ("Image allocation is
-// 750 pages short", tried with swap on a second disk and S4 enabled). Their conversions
-// are covered by event-sources-test.
+// only (this host runs TCG). Their conversions are covered by event-sources-test.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/mount.h>
@@ -280,6 +277,13 @@ template <typename Base> class EventsQemuTest : public Base
                        "<numa><cell id='0' cpus='0' memory='131072' unit='KiB'/></numa>");
         }
         xml.replace(xml.find("</devices>"), 0, devices);
+        DefineXml(xml);
+    }
+
+    // Redefines the (shut-off) domain as `xml`.
+    void
+    DefineXml(const std::string &xml)
+    {
         v1::DefineDomainRequest define;
         define.set_xml(xml);
         v1::Domain redefined;
@@ -294,13 +298,14 @@ template <typename Base> class EventsQemuTest : public Base
         return std::string(kGuestFilesRoot) + "/" + this->name();
     }
 
-    // A 1 MiB file of zeros in the fixture's directory, readable by libvirt-qemu.
+    // A sparse file of zeros (1 MiB unless said) in the fixture's directory, readable by
+    // libvirt-qemu.
     std::string
-    MakeFile(const std::string &file)
+    MakeFile(const std::string &file, std::streamoff size = 1 << 20)
     {
         std::string path = Dir() + "/" + file;
         std::ofstream out(path, std::ios::binary);
-        out.seekp((1 << 20) - 1);
+        out.seekp(size - 1);
         out.put('\0');
         out.close();
         EXPECT_FALSE(out.fail()) << "cannot write '" << path << "'";
@@ -716,11 +721,26 @@ TEST_F(EventsBootedQemuTest, BackupRaisesJobCompletedWithItsStatistics)
     EXPECT_EQ(event.block_job_2().status(), v1::BLOCK_JOB_STATUS_COMPLETED);
 }
 
-// Starts `script` with /bin/sh in the guest through the agent's guest-exec (libvirt's
-// virDomainQemuAgentCommand from the test process: virtgrpcd has no such RPC) and
-// returns without waiting for it; newlines in `script` separate commands.
+// Sends one command to the guest agent (libvirt's virDomainQemuAgentCommand from the
+// test process); `reply` receives the answer.
 ::testing::AssertionResult
-StartInGuest(virDomainPtr domain, const std::string &script)
+AgentCommand(virDomainPtr domain, const std::string &command, std::string *reply = nullptr)
+{
+    char *answer = virDomainQemuAgentCommand(domain, command.c_str(), 10, 0);
+    if (!answer)
+        return ::testing::AssertionFailure()
+               << command.substr(0, 80) << ": " << LibvirtDomain::LastError();
+    if (reply)
+        *reply = answer;
+    free(answer);
+    return ::testing::AssertionSuccess();
+}
+
+// Starts `script` with /bin/sh in the guest through the agent's guest-exec and returns
+// without waiting for it; newlines in `script` separate commands. `pid` (optional)
+// receives the guest process's id.
+::testing::AssertionResult
+StartInGuest(virDomainPtr domain, const std::string &script, std::string *pid = nullptr)
 {
     std::string escaped;
     for (char c : script) {
@@ -728,17 +748,46 @@ StartInGuest(virDomainPtr domain, const std::string &script)
             escaped += '\\';
         escaped += c == '\n' ? ';' : c;
     }
-    const std::string command = "{\"execute\":\"guest-exec\",\"arguments\":{\"path\":\"/"
-                                "bin/sh\",\"arg\":[\"-c\",\"" +
-                                escaped + "\"]}}";
-    char *reply = virDomainQemuAgentCommand(domain, command.c_str(), 10, 0);
-    if (!reply)
+    std::string reply;
+    ::testing::AssertionResult sent =
+        AgentCommand(domain,
+                     "{\"execute\":\"guest-exec\",\"arguments\":{\"path\":\"/bin/"
+                     "sh\",\"arg\":[\"-c\",\"" +
+                         escaped + "\"]}}",
+                     &reply);
+    if (!sent)
+        return sent;
+    std::string id = Capture(reply, "\"pid\": *([0-9]+)");
+    if (id.empty())
+        return ::testing::AssertionFailure() << "guest-exec answered " << reply;
+    if (pid)
+        *pid = id;
+    return ::testing::AssertionSuccess();
+}
+
+// Runs `script` in the guest (StartInGuest) and waits until it exited with status 0.
+::testing::AssertionResult
+RunInGuest(virDomainPtr domain, const std::string &script,
+           std::chrono::milliseconds timeout = kEventTimeout)
+{
+    std::string pid;
+    ::testing::AssertionResult started = StartInGuest(domain, script, &pid);
+    if (!started)
+        return started;
+    std::string status;
+    bool exited = WaitUntil(
+        [&] {
+            return AgentCommand(
+                       domain,
+                       "{\"execute\":\"guest-exec-status\",\"arguments\":{\"pid\":" + pid +
+                           "}}",
+                       &status) &&
+                   std::regex_search(status, std::regex("\"exited\": *true"));
+        },
+        timeout);
+    if (!exited || !std::regex_search(status, std::regex("\"exitcode\": *0")))
         return ::testing::AssertionFailure()
-               << "guest-exec: " << LibvirtDomain::LastError();
-    std::string answer = reply;
-    free(reply);
-    if (Capture(answer, "\"pid\": *([0-9]+)").empty())
-        return ::testing::AssertionFailure() << "guest-exec answered " << answer;
+               << "'" << script << "' in the guest: " << status;
     return ::testing::AssertionSuccess();
 }
 
@@ -847,21 +896,6 @@ TEST_F(EventsShutOffQemuTest, WritesToADiskOnAFullHostFileSystemRaiseIoErrorsAnd
     v1::DomainStateInfo state;
     EXPECT_TRUE(WaitForState(v1::DOMAIN_STATE_PAUSED, kEventTimeout, &state));
     EXPECT_EQ(state.paused_reason(), v1::PAUSED_REASON_IOERROR) << DescribeState(state);
-}
-
-// Sends one command to the guest agent (libvirt's virDomainQemuAgentCommand from the
-// test process); `reply` receives the answer.
-::testing::AssertionResult
-AgentCommand(virDomainPtr domain, const std::string &command, std::string *reply = nullptr)
-{
-    char *answer = virDomainQemuAgentCommand(domain, command.c_str(), 10, 0);
-    if (!answer)
-        return ::testing::AssertionFailure()
-               << command.substr(0, 80) << ": " << LibvirtDomain::LastError();
-    if (reply)
-        *reply = answer;
-    free(answer);
-    return ::testing::AssertionSuccess();
 }
 
 std::string
@@ -1017,27 +1051,8 @@ TEST_F(EventsShutOffQemuTest, RefusedDimmUnplugRaisesDeviceRemovalFailed)
 
     LibvirtDomain libvirt(name());
     ASSERT_NE(libvirt.get(), nullptr) << LibvirtDomain::LastError();
-    std::string reply;
     ASSERT_TRUE(
-        AgentCommand(libvirt.get(),
-                     "{\"execute\":\"guest-exec\",\"arguments\":{\"path\":\"/bin/sh\","
-                     "\"arg\":[\"-c\",\"echo 0 > "
-                     "/sys/firmware/acpi/hotplug/memory/enabled\"]}}",
-                     &reply));
-    // Wait until the guest has done it: the agent reports the command's exit.
-    const std::string pid = Capture(reply, "\"pid\": *([0-9]+)");
-    ASSERT_FALSE(pid.empty()) << reply;
-    ASSERT_TRUE(WaitUntil(
-        [&] {
-            std::string status;
-            return AgentCommand(
-                       libvirt.get(),
-                       "{\"execute\":\"guest-exec-status\",\"arguments\":{\"pid\":" + pid +
-                           "}}",
-                       &status) &&
-                   std::regex_search(status, std::regex("\"exitcode\": *0"));
-        },
-        kEventTimeout));
+        RunInGuest(libvirt.get(), "echo 0 > /sys/firmware/acpi/hotplug/memory/enabled"));
 
     // libvirt waits a few seconds for the guest's answer; the call may return before it.
     grpc::Status detach =
@@ -1048,6 +1063,54 @@ TEST_F(EventsShutOffQemuTest, RefusedDimmUnplugRaisesDeviceRemovalFailed)
     EXPECT_FALSE(Saw(IsKind(name(), v1::DomainEvent::kDeviceRemoved)))
         << watcher_->DescribeSkipped();
     EXPECT_THAT(Xml(), HasSubstr("<alias name='" + alias + "'/>"));
+}
+
+// Hibernation: S4 enabled, 384 MiB (in 128 MiB this kernel cannot allocate the image)
+// and a swap disk the guest sets up. PMSuspendDomain(DISK) through the agent: the guest
+// writes its image and enters S4, which QEMU reports as PMSUSPEND_DISK (lifecycle
+// PMSUSPENDED/DISK) before the domain shuts off.
+TEST_F(EventsShutOffQemuTest, SuspendToDiskRaisesPMSuspendDiskAndShutsOff)
+{
+    const std::string swap = MakeFile("swap.raw", 256 << 20);
+    std::string xml = Xml(true);
+    for (auto [from, to] : std::vector<std::pair<std::string, std::string>>{
+             {"<memory unit='KiB'>131072</memory>", "<memory unit='KiB'>393216</memory>"},
+             {"<currentMemory unit='KiB'>131072</currentMemory>",
+              "<currentMemory unit='KiB'>393216</currentMemory>"},
+             {"<suspend-to-disk enabled='no'/>", "<suspend-to-disk enabled='yes'/>"},
+             {"</devices>",
+              "<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+              "<source file='" +
+                  swap + "'/><target dev='vdb' bus='virtio'/></disk></devices>"}}) {
+        ASSERT_NE(xml.find(from), std::string::npos) << from << " in\n" << xml;
+        xml.replace(xml.find(from), from.size(), to);
+    }
+    DefineXml(xml);
+    ASSERT_FALSE(HasFatalFailure());
+    Boot();
+    ASSERT_FALSE(HasFatalFailure());
+    Watch({v1::EVENT_KIND_PM_SUSPEND_DISK, v1::EVENT_KIND_PM_SUSPEND,
+           v1::EVENT_KIND_LIFECYCLE});
+    LibvirtDomain libvirt(name());
+    ASSERT_NE(libvirt.get(), nullptr) << LibvirtDomain::LastError();
+    ASSERT_TRUE(RunInGuest(libvirt.get(), "mkswap /dev/vdb\nswapon /dev/vdb"));
+
+    auto suspend = RequestFor<v1::PMSuspendDomainRequest>(name());
+    suspend.set_target(v1::PM_SUSPEND_TARGET_DISK);
+    v1::Domain domain;
+    ASSERT_TRUE(Succeeded(
+        domains_->PMSuspendDomain(ContextWithDeadline().get(), suspend, &domain)));
+    v1::DomainEvent event;
+    ASSERT_TRUE(Expect(v1::DomainEvent::kPmSuspendDisk, &event, kGuestEventTimeout));
+    EXPECT_EQ(event.pm_suspend_disk().reason(), 0);
+    ASSERT_TRUE(WaitFor("lifecycle PMSUSPENDED",
+                        IsLifecycle(name(), v1::LIFECYCLE_EVENT_TYPE_PMSUSPENDED), &event));
+    EXPECT_EQ(event.lifecycle().pm_suspended(), v1::PM_SUSPENDED_DETAIL_DISK);
+    ASSERT_TRUE(WaitFor("lifecycle STOPPED",
+                        IsLifecycle(name(), v1::LIFECYCLE_EVENT_TYPE_STOPPED), &event,
+                        kShutdownTimeout));
+    EXPECT_TRUE(WaitForState(v1::DOMAIN_STATE_SHUTOFF, kShutdownTimeout));
+    EXPECT_FALSE(Saw(IsKind(name(), v1::DomainEvent::kPmSuspend))) << "S3 is not S4";
 }
 
 } // namespace
