@@ -23,6 +23,7 @@
 #include "server/runtime/worker-pool.h"
 #include "server/services/event-hub.h"
 #include "server/services/health.h"
+#include "server/services/job-registry.h"
 #include "server/services/service.h"
 #include "server/transport/server.h"
 
@@ -39,6 +40,8 @@ typedef struct vg_options {
     size_t max_message_bytes;
     size_t max_queued_messages;
     unsigned shutdown_grace_s;
+    size_t max_jobs;
+    size_t job_retention_s;
     const char *port_file;
     vg_log_level log_level;
 } vg_options;
@@ -78,6 +81,10 @@ vg_usage(FILE *out)
         "                               client (default 1024)\n"
         "      --shutdown-grace=SECONDS time calls get to finish on SIGTERM/SIGINT before\n"
         "                               they are cancelled (default 10)\n"
+        "      --max-jobs=N             jobs (JobService.StartJob) running at once; more\n"
+        "                               fail with RESOURCE_EXHAUSTED (default 32)\n"
+        "      --job-retention=SECONDS  how long finished jobs stay readable (default 600;\n"
+        "                               at most 1000 are kept)\n"
         "      --port-file=FILE         write the port of the first TCP listener to FILE\n"
         "                               once serving (for tests and supervisors)\n"
         "      --log-level=LEVEL        error, warn, info or debug (default info)\n"
@@ -115,6 +122,8 @@ vg_parse_options(int argc, char **argv, vg_options *options)
         OPT_MAX_MESSAGE_BYTES,
         OPT_MAX_QUEUED,
         OPT_GRACE,
+        OPT_MAX_JOBS,
+        OPT_JOB_RETENTION,
         OPT_PORT_FILE,
         OPT_LOG_LEVEL,
     };
@@ -127,6 +136,8 @@ vg_parse_options(int argc, char **argv, vg_options *options)
         { "max-message-bytes", required_argument, NULL, OPT_MAX_MESSAGE_BYTES },
         { "max-queued-messages", required_argument, NULL, OPT_MAX_QUEUED },
         { "shutdown-grace", required_argument, NULL, OPT_GRACE },
+        { "max-jobs", required_argument, NULL, OPT_MAX_JOBS },
+        { "job-retention", required_argument, NULL, OPT_JOB_RETENTION },
         { "port-file", required_argument, NULL, OPT_PORT_FILE },
         { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
         { "help", no_argument, NULL, 'h' },
@@ -144,6 +155,8 @@ vg_parse_options(int argc, char **argv, vg_options *options)
         .max_message_bytes = 16 * 1024 * 1024,
         .max_queued_messages = 1024,
         .shutdown_grace_s = 10,
+        .max_jobs = 32,
+        .job_retention_s = 600,
         .log_level = VG_LOG_INFO,
     };
 
@@ -186,6 +199,15 @@ vg_parse_options(int argc, char **argv, vg_options *options)
             if (vg_parse_size("shutdown-grace", optarg, 0, 3600, &grace) < 0)
                 return -1;
             options->shutdown_grace_s = (unsigned)grace;
+            break;
+        case OPT_MAX_JOBS:
+            if (vg_parse_size("max-jobs", optarg, 1, 10000, &options->max_jobs) < 0)
+                return -1;
+            break;
+        case OPT_JOB_RETENTION:
+            if (vg_parse_size("job-retention", optarg, 0, 7 * 24 * 3600,
+                              &options->job_retention_s) < 0)
+                return -1;
             break;
         case OPT_PORT_FILE:
             options->port_file = optarg;
@@ -325,6 +347,7 @@ main(int argc, char **argv)
     daemon.libvirt = vg_libvirt_new(daemon.loop, daemon.pool, daemon.options.connect_uri);
     vg_services_init(daemon.libvirt, daemon.loop, daemon.pool);
     daemon.events = vg_event_hub_init(daemon.loop, daemon.pool, daemon.libvirt);
+    vg_jobs_init((unsigned)daemon.options.job_retention_s, daemon.options.max_jobs);
     vg_libvirt_listen(daemon.libvirt, vg_daemon_libvirt_changed, &daemon);
     vg_libvirt_open(daemon.libvirt); /* on failure it keeps retrying, NOT_SERVING */
 

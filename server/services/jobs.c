@@ -1,7 +1,11 @@
-/* JobService: a domain's background job (virDomainGetJobInfo, virDomainGetJobStats,
+/* JobService: long operations as Jobs (StartJob... over job-registry.c), and a domain's
+ * background job as libvirt reports it (virDomainGetJobInfo, virDomainGetJobStats,
  * virDomainAbortJob*). */
+#include <stdlib.h>
+#include <string.h>
 
 #include "server/services/domain-params.h"
+#include "server/services/job-registry.h"
 #include "server/services/job-stats.h"
 #include "server/services/service.h"
 #include "vg-methods.h"
@@ -83,4 +87,86 @@ vgh_job_service_abort_domain_job(vg_call *call,
     if (rc < 0)
         return vg_call_fail_libvirt(call);
     return 0;
+}
+
+/* ---- the Job model: long operations in the background (job-registry.c) ---- */
+
+/* StartJobRequest.operation: which RPC runs the job, by oneof case. */
+static const struct {
+    Virtgrpc__V1__StartJobRequest__OperationCase operation;
+    Virtgrpc__V1__JobKind kind;
+    const char *method;
+} vg_job_operations[] = {
+    { VIRTGRPC__V1__START_JOB_REQUEST__OPERATION_SAVE, VIRTGRPC__V1__JOB_KIND__JOB_KIND_SAVE,
+      "/virtgrpc.v1.DomainService/SaveDomain" },
+    { VIRTGRPC__V1__START_JOB_REQUEST__OPERATION_MANAGED_SAVE,
+      VIRTGRPC__V1__JOB_KIND__JOB_KIND_MANAGED_SAVE,
+      "/virtgrpc.v1.DomainService/ManagedSaveDomain" },
+    { VIRTGRPC__V1__START_JOB_REQUEST__OPERATION_RESTORE,
+      VIRTGRPC__V1__JOB_KIND__JOB_KIND_RESTORE, "/virtgrpc.v1.DomainService/RestoreDomain" },
+    { VIRTGRPC__V1__START_JOB_REQUEST__OPERATION_CORE_DUMP,
+      VIRTGRPC__V1__JOB_KIND__JOB_KIND_CORE_DUMP,
+      "/virtgrpc.v1.DomainService/CoreDumpDomain" },
+};
+
+int
+vgh_job_service_start_job(vg_call *call, const Virtgrpc__V1__StartJobRequest *request,
+                          Virtgrpc__V1__Job *response)
+{
+    for (size_t i = 0; i < sizeof(vg_job_operations) / sizeof(vg_job_operations[0]); i++) {
+        const ProtobufCFieldDescriptor *field;
+
+        if (vg_job_operations[i].operation != request->operation_case)
+            continue;
+        /* Every member of the oneof is a message pointer at the same offset. */
+        field = protobuf_c_message_descriptor_get_field(request->base.descriptor,
+                                                        (unsigned)request->operation_case);
+        return vg_jobs_start(call, vg_job_operations[i].kind, vg_job_operations[i].method,
+                             *(const ProtobufCMessage **)((const char *)request + field->offset),
+                             response);
+    }
+    return vg_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, VG_REASON_INVALID_REQUEST,
+                        "'operation' is not set: give the request of the operation to run, "
+                        "e.g. {\"save\": {...}}");
+}
+
+int
+vgh_job_service_get_job(vg_call *call, const Virtgrpc__V1__GetJobRequest *request,
+                        Virtgrpc__V1__Job *response)
+{
+    return vg_jobs_get(call, request->id, response);
+}
+
+int
+vgh_job_service_list_jobs(vg_call *call, const Virtgrpc__V1__ListJobsRequest *request,
+                          Virtgrpc__V1__ListJobsResponse *response)
+{
+    uint32_t states = 0;
+
+    for (size_t i = 0; i < request->n_states; i++) {
+        int state = request->states[i];
+
+        if (state <= VIRTGRPC__V1__JOB_STATE__JOB_STATE_UNSPECIFIED ||
+            state > VIRTGRPC__V1__JOB_STATE__JOB_STATE_CANCELLED) {
+            return vg_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, VG_REASON_INVALID_REQUEST,
+                                "field 'states' has value %d, which is not a "
+                                "virtgrpc.v1.JobState",
+                                state);
+        }
+        states |= 1u << state;
+    }
+    return vg_jobs_list(call, request->domain, states, response);
+}
+
+int
+vgh_job_service_watch_job(vg_call *call, const Virtgrpc__V1__WatchJobRequest *request)
+{
+    return vg_jobs_watch(call, request->id, request->interval_ms);
+}
+
+int
+vgh_job_service_cancel_job(vg_call *call, const Virtgrpc__V1__CancelJobRequest *request,
+                           Virtgrpc__V1__Job *response)
+{
+    return vg_jobs_cancel(call, request->id, response);
 }

@@ -66,6 +66,15 @@ vg_call_new(vg_server *server, const vg_method *method, grpc_call *grpc_call,
     return call;
 }
 
+vg_call *
+vg_call_new_background(const vg_method *method)
+{
+    vg_call *call = vg_call_new(NULL, method, NULL, gpr_inf_future(GPR_CLOCK_MONOTONIC));
+
+    call->is_stream = false;
+    return call;
+}
+
 void *
 vg_call_alloc(vg_call *call, size_t size)
 {
@@ -105,6 +114,8 @@ vg_call_method(const vg_call *call)
 const char *
 vg_call_peer(vg_call *call)
 {
+    if (!call->call)
+        return "virtgrpcd (background job)";
     if (!call->peer) {
         char *peer = grpc_call_get_peer(call->call);
 
@@ -146,8 +157,10 @@ vg_call_unref(vg_call *call)
         grpc_slice_unref(call->status_message);
     }
     vg_arena_release(&call->arena);
-    vg_server_call_released(call->server, call);
-    grpc_call_unref(call->call);
+    if (call->server) /* background calls have neither */
+        vg_server_call_released(call->server, call);
+    if (call->call)
+        grpc_call_unref(call->call);
     pthread_mutex_destroy(&call->lock);
     free(call);
     return NULL;
@@ -232,6 +245,46 @@ bool
 vg_call_failed(const vg_call *call)
 {
     return call->failed;
+}
+
+bool
+vg_call_get_failure(vg_call *call, vg_call_failure *out)
+{
+    pthread_mutex_lock(&call->lock);
+    if (call->failed) {
+        out->code = call->code;
+        out->message = call->message;
+        out->reason = call->reason;
+        out->libvirt_code = call->libvirt_code;
+    }
+    pthread_mutex_unlock(&call->lock);
+    return call->failed;
+}
+
+uint8_t *
+vg_call_failure_pack(vg_call *call, size_t *length)
+{
+    vg_status_details details = { 0 };
+    grpc_slice encoded;
+    uint8_t *bytes;
+
+    pthread_mutex_lock(&call->lock);
+    details.code = call->code;
+    details.message = call->message;
+    details.reason = call->reason;
+    details.error_domain = call->error_domain;
+    details.libvirt_code = call->libvirt_code;
+    details.libvirt_domain = call->libvirt_domain;
+    pthread_mutex_unlock(&call->lock);
+
+    encoded = vg_status_details_encode(&details);
+    *length = GRPC_SLICE_LENGTH(encoded);
+    bytes = malloc(*length ? *length : 1);
+    if (!bytes)
+        abort();
+    memcpy(bytes, GRPC_SLICE_START_PTR(encoded), *length);
+    grpc_slice_unref(encoded);
+    return bytes;
 }
 
 bool
@@ -427,7 +480,7 @@ vg_call_send(vg_call *call, const ProtobufCMessage *message)
     vg_send_item *item;
 
     pthread_mutex_lock(&call->lock);
-    if (call->finish_requested || call->closed ||
+    if (!call->call || call->finish_requested || call->closed ||
         call->n_queued >= vg_server_max_queued_messages(call->server)) {
         pthread_mutex_unlock(&call->lock);
         return -1;
@@ -475,7 +528,7 @@ void
 vg_call_finish(vg_call *call)
 {
     pthread_mutex_lock(&call->lock);
-    if (!call->finish_requested) {
+    if (call->call && !call->finish_requested) {
         call->finish_requested = true;
         vg_call_pump_locked(call);
     }

@@ -32,6 +32,7 @@
 #define VG_REASON_DEADLINE "VIRTGRPC_DEADLINE_EXCEEDED"
 #define VG_REASON_SHUTDOWN "VIRTGRPC_SHUTTING_DOWN"
 #define VG_REASON_INTERNAL "VIRTGRPC_INTERNAL"
+#define VG_REASON_DOMAIN_BUSY "VIRTGRPC_DOMAIN_BUSY"
 
 typedef struct vg_call vg_call;
 
@@ -57,6 +58,27 @@ int vg_call_fail_libvirt_about(vg_call *call, const char *format, ...)
 
 /* True once a failure is recorded. */
 bool vg_call_failed(const vg_call *call);
+
+/* The recorded failure; strings live as long as the call. */
+typedef struct vg_call_failure {
+    grpc_status_code code;
+    const char *message;
+    const char *reason;
+    int libvirt_code; /* 0 unless libvirt reported it */
+} vg_call_failure;
+/* Fills `out` and returns true when a failure is recorded. */
+bool vg_call_get_failure(vg_call *call, vg_call_failure *out);
+/* The recorded failure as a serialized google.rpc.Status with its ErrorInfo (what a
+ * client would get in the status trailer); malloc'ed, the caller frees it. */
+uint8_t *vg_call_failure_pack(vg_call *call, size_t *length);
+
+/*
+ * A call no client made: the server runs a unary handler in the background (a Job)
+ * with it. It has no deadline and no peer; failures are recorded as for any call and
+ * read with vg_call_get_failure. Sending and streaming functions are not for it. Free
+ * with vg_call_unref.
+ */
+vg_call *vg_call_new_background(const vg_method *method);
 
 /* Call-lifetime memory, zero-filled. Never NULL (aborts on out-of-memory, as glib). */
 void *vg_call_alloc(vg_call *call, size_t size);
