@@ -253,3 +253,26 @@ vgh_checkpoint_service_get_domain_backup_xml(
     response->xml = xml;
     return 0;
 }
+
+int
+vgh_checkpoint_service_begin_domain_backup(
+    vg_call *call, const Virtgrpc__V1__BeginDomainBackupRequest *request,
+    Virtgrpc__V1__Domain *response)
+{
+    unsigned int flags = 0;
+    virDomainPtr domain;
+
+    if (VG_FLAGS(call, vg_enum_backup_begin_flag, request, flags, &flags) < 0)
+        return -1;
+    if (!*request->backup_xml) {
+        return vg_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, VG_REASON_INVALID_REQUEST,
+                            "'backup_xml' is empty: give the <domainbackup> document");
+    }
+    if (!(domain = vg_domain_lookup(call, request->domain)))
+        return -1;
+    if (virDomainBackupBegin(domain, request->backup_xml,
+                             *request->checkpoint_xml ? request->checkpoint_xml : NULL,
+                             flags) < 0)
+        return vg_call_fail_libvirt(call);
+    return vg_domain_fill(call, domain, response);
+}

@@ -337,6 +337,9 @@ vg_job_event_locked(vg_job *job, Virtgrpc__V1__JobState state, const char *messa
         }
         return;
     }
+    /* libvirt reports an aborted backup as a failed job. */
+    if (state == VIRTGRPC__V1__JOB_STATE__JOB_STATE_FAILED && job->cancel_requested)
+        state = VIRTGRPC__V1__JOB_STATE__JOB_STATE_CANCELLED;
     if (!job->handler_returned) {
         job->early_end = state;
         snprintf(job->early_message, sizeof(job->early_message), "%s", message);

@@ -112,6 +112,8 @@ static const struct {
           "/virtgrpc.v1.SnapshotService/RevertDomainSnapshot"),
     VG_OP(DELETE_SNAPSHOT, SNAPSHOT_DELETE, RETURN,
           "/virtgrpc.v1.SnapshotService/DeleteDomainSnapshot"),
+    VG_OP(BACKUP, BACKUP, JOB_COMPLETED_EVENT,
+          "/virtgrpc.v1.CheckpointService/BeginDomainBackup"),
 };
 
 int

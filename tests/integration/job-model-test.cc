@@ -174,6 +174,22 @@ TEST_F(JobModelTest, AJobTheOperationRejectsEndsFailedWithTheForegroundStatus)
     EXPECT_EQ(info.reason(), "VIR_ERR_OPERATION_INVALID");
 }
 
+TEST_F(JobModelTest, BackupJobOnTheTestDriverFailsUnimplementedAndStartsNothing)
+{
+    v1::StartJobRequest backup;
+    *backup.mutable_backup()->mutable_domain() = RefByName(kStockDomainName);
+    backup.mutable_backup()->set_backup_xml("<domainbackup/>");
+    v1::Job done = RunToEnd(backup);
+
+    EXPECT_EQ(done.kind(), v1::JOB_KIND_BACKUP);
+    EXPECT_EQ(done.state(), v1::JOB_STATE_FAILED);
+    EXPECT_EQ(done.error().code(), grpc::StatusCode::UNIMPLEMENTED);
+    google::rpc::ErrorInfo info;
+    ASSERT_TRUE(done.error().details(0).UnpackTo(&info));
+    EXPECT_EQ(info.reason(), "VIR_ERR_NO_SUPPORT");
+    EXPECT_EQ(StateOf(kStockDomainName).state(), v1::DOMAIN_STATE_RUNNING);
+}
+
 TEST_F(JobModelTest, ListJobsFiltersByDomainAndState)
 {
     DefineRunningDomain("job-list");

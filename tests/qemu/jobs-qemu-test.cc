@@ -3,6 +3,7 @@
 // domain, and ends CANCELLED through CancelJob with the guest running on; a memory
 // snapshot, its revert and its deletion run as Jobs and really change the guest.
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 
 #include "google/rpc/error_details.pb.h"
 #include "tests/support/qemu-guest.h"
+#include "virtgrpc/v1/checkpoints.grpc.pb.h"
 #include "virtgrpc/v1/jobs.grpc.pb.h"
 #include "virtgrpc/v1/snapshots.grpc.pb.h"
 
@@ -179,6 +181,90 @@ TEST_F(JobsQemuTest, MemorySnapshotRevertAndDeleteRunAsJobs)
     v1::Job gone = RunToEnd(again);
     EXPECT_EQ(gone.state(), v1::JOB_STATE_FAILED);
     EXPECT_EQ(gone.error().code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(JobsQemuTest, PushBackupRunsAsAJobThatEndsWithLibvirtsJobCompletedEvent)
+{
+    const std::string dir = std::string(kGuestFilesRoot) + "/" + name();
+    const std::string target = dir + "/job-backup.qcow2";
+    v1::StartJobRequest backup;
+    *backup.mutable_backup()->mutable_domain() = ref();
+    backup.mutable_backup()->set_backup_xml(
+        "<domainbackup><disks><disk name='vda' type='file'><target file='" + target +
+        "'/><driver type='qcow2'/></disk></disks></domainbackup>");
+
+    v1::Job done = RunToEnd(backup);
+    ASSERT_EQ(done.state(), v1::JOB_STATE_COMPLETED) << done.DebugString();
+    EXPECT_EQ(done.kind(), v1::JOB_KIND_BACKUP);
+    // The final statistics come from the JOB_COMPLETED event.
+    ASSERT_TRUE(done.has_progress()) << done.DebugString();
+    EXPECT_EQ(done.progress().operation(), v1::JOB_OPERATION_BACKUP);
+    EXPECT_TRUE(done.progress().success());
+    EXPECT_GT(done.progress().disk_total(), 0u);
+    EXPECT_EQ(done.progress().disk_processed(), done.progress().disk_total());
+    struct stat file;
+    ASSERT_EQ(stat(target.c_str(), &file), 0) << target;
+    EXPECT_GT(file.st_size, 0);
+}
+
+TEST_F(JobsQemuTest, PullBackupRunsUntilCancelledAndShowsItsXmlMeanwhile)
+{
+    // QEMU itself binds the NBD socket, as its own user: give it a directory it owns.
+    const std::string dir = std::string(kGuestFilesRoot) + "/" + name();
+    const std::string nbd_dir = dir + "/nbd";
+    ASSERT_EQ(mkdir(nbd_dir.c_str(), 0700), 0) << strerror(errno);
+    struct passwd *qemu_user = getpwnam("libvirt-qemu");
+    ASSERT_NE(qemu_user, nullptr) << "no libvirt-qemu user";
+    ASSERT_EQ(chown(nbd_dir.c_str(), qemu_user->pw_uid, qemu_user->pw_gid), 0)
+        << strerror(errno);
+    v1::StartJobRequest backup;
+    *backup.mutable_backup()->mutable_domain() = ref();
+    backup.mutable_backup()->set_backup_xml(
+        "<domainbackup mode='pull'><server transport='unix' socket='" + nbd_dir +
+        "/nbd.sock'/><disks><disk name='vda' type='file'><scratch file='" + dir +
+        "/scratch.qcow2'/></disk></disks></domainbackup>");
+    v1::Job started;
+    ASSERT_TRUE(Succeeded(Start(backup, &started)));
+
+    // While the pull backup runs, its XML is readable (virDomainBackupGetXMLDesc).
+    auto checkpoints = v1::CheckpointService::NewStub(channel());
+    v1::GetDomainBackupXMLRequest xml_request;
+    *xml_request.mutable_domain() = ref();
+    v1::GetDomainBackupXMLResponse xml;
+    auto job_now = [&] {
+        auto context = ContextWithDeadline();
+        v1::GetJobRequest get;
+        v1::Job job;
+        get.set_id(started.id());
+        jobs_->GetJob(context.get(), get, &job);
+        return job;
+    };
+    ASSERT_TRUE(WaitUntil(
+        [&] {
+            auto context = ContextWithDeadline();
+            return checkpoints->GetDomainBackupXML(context.get(), xml_request, &xml).ok();
+        },
+        20000ms))
+        << job_now().DebugString();
+    EXPECT_NE(xml.xml().find("mode='pull'"), std::string::npos) << xml.xml();
+    v1::Job now;
+    {
+        auto context = ContextWithDeadline();
+        v1::GetJobRequest get;
+        get.set_id(started.id());
+        ASSERT_TRUE(Succeeded(jobs_->GetJob(context.get(), get, &now)));
+    }
+    EXPECT_EQ(now.state(), v1::JOB_STATE_RUNNING) << "a pull backup never ends by itself";
+
+    auto context = ContextWithDeadline();
+    v1::CancelJobRequest cancel;
+    cancel.set_id(started.id());
+    v1::Job reply;
+    ASSERT_TRUE(Succeeded(jobs_->CancelJob(context.get(), cancel, &reply)));
+    v1::Job last;
+    ASSERT_TRUE(Succeeded(Watch(started.id(), 200, [&](const v1::Job &job) { last = job; })));
+    EXPECT_EQ(last.state(), v1::JOB_STATE_CANCELLED) << last.DebugString();
+    EXPECT_TRUE(WaitForState(v1::DOMAIN_STATE_RUNNING, kCallTimeout));
 }
 
 } // namespace
