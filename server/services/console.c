@@ -1,13 +1,15 @@
 /*
  * ConsoleService's byte streams: the guest's console (virDomainOpenConsole), its
  * character channels (virDomainOpenChannel) and a tunnel to its VNC / SPICE server
- * (virDomainOpenGraphicsFD). Each says how to open its guest side; byte-stream.c does
+ * (virDomainOpenGraphicsFD, or virDomainOpenGraphics on a socket pair). Each says how to
+ * open its guest side; byte-stream.c does
  * the rest.
  */
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <libvirt/virterror.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "server/services/byte-stream.h"
@@ -175,9 +177,26 @@ vg_graphics_open(vg_call *call, virDomainPtr domain, const ProtobufCMessage *mes
     if (VG_FLAGS(call, vg_enum_graphics_flag, open, flags, &flags) < 0 ||
         vg_graphics_check_index(call, domain, open->index) < 0)
         return -1;
-    fd = virDomainOpenGraphicsFD(domain, open->index, flags);
-    if (fd < 0)
-        return vg_call_fail_libvirt_about(call, "graphics index %u", open->index);
+    if (open->server_socketpair) {
+        int pair[2];
+
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
+            return vg_call_fail(call, GRPC_STATUS_INTERNAL, VG_REASON_INTERNAL,
+                                "cannot make a socket pair for the graphics tunnel");
+        }
+        /* libvirt passes its end on to the hypervisor; we keep ours. */
+        if (virDomainOpenGraphics(domain, open->index, pair[1], flags) < 0) {
+            close(pair[0]);
+            close(pair[1]);
+            return vg_call_fail_libvirt_about(call, "graphics index %u", open->index);
+        }
+        close(pair[1]);
+        fd = pair[0];
+    } else {
+        fd = virDomainOpenGraphicsFD(domain, open->index, flags);
+        if (fd < 0)
+            return vg_call_fail_libvirt_about(call, "graphics index %u", open->index);
+    }
     /* The loop polls it: reads and writes must never block. */
     if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
         close(fd);

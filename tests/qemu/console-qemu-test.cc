@@ -304,6 +304,17 @@ TEST_F(BootedConsoleQemuTest, GraphicsTunnelSpeaksRfb) {
     ASSERT_TRUE(vnc.WaitEnded(kStreamWait));
     EXPECT_TRUE(Succeeded(vnc.status()));
 
+    // The same through virDomainOpenGraphics on a socket pair virtgrpcd makes.
+    open.set_server_socketpair(true);
+    GraphicsClient paired(console_.get(), &v1::ConsoleService::Stub::OpenDomainGraphics,
+                          open);
+    ASSERT_TRUE(paired.WaitForSize(12, kStreamWait)) << Describe(paired.status());
+    EXPECT_EQ(paired.Output().substr(0, 12), "RFB 003.008\n");
+    paired.CloseSend();
+    ASSERT_TRUE(paired.WaitEnded(kStreamWait));
+    EXPECT_TRUE(Succeeded(paired.status()));
+    open.set_server_socketpair(false);
+
     // Without a graphics device at that index: libvirt's status.
     open.set_index(5);
     GraphicsClient none(console_.get(), &v1::ConsoleService::Stub::OpenDomainGraphics, open);
