@@ -368,6 +368,11 @@ TEST_F(BlockJobsQemuTest, ThrottledPullReportsProgressAndFlattensTheChain)
     // Without a job, speed and abort are libvirt's INVALID_ARG.
     EXPECT_TRUE(NoJob(SetSpeed(kMiB)));
     EXPECT_TRUE(NoJob(Abort({})));
+    // A disk the domain does not have.
+    v1::BlockJobInfo none;
+    EXPECT_TRUE(FailedWith(
+        jobs_->Info(BlockJobRequest<v1::GetBlockJobInfoRequest>(name(), "vdz"), &none),
+        grpc::StatusCode::INVALID_ARGUMENT, "VIR_ERR_INVALID_ARG"));
     EXPECT_TRUE(ServerStillServes());
 
     // Every layer's data is now in the top image itself.
@@ -481,9 +486,10 @@ TEST_F(BlockJobsQemuTest, ThrottledCopyIsPivotedOnceReadyAndAShallowCopyIsCancel
     // libvirt 9.0 copies a persistent domain's disk only as a transient job.
     auto persistent = BlockJobRequest<v1::BlockCopyRequest>(name(), kDisk);
     persistent.set_destination_xml(DiskXml(copy_file));
-    EXPECT_TRUE(FailedWith(jobs_->Copy(persistent, kHypervisorCallTimeout),
-                           grpc::StatusCode::FAILED_PRECONDITION,
+    grpc::Status refused = jobs_->Copy(persistent, kHypervisorCallTimeout);
+    EXPECT_TRUE(FailedWith(refused, grpc::StatusCode::FAILED_PRECONDITION,
                            "VIR_ERR_OPERATION_INVALID"));
+    EXPECT_THAT(refused.error_message(), HasSubstr("not transient"));
     auto rebase_copy = BlockJobRequest<v1::BlockRebaseRequest>(name(), kDisk);
     rebase_copy.set_base_image(copy_file);
     rebase_copy.add_flags(v1::BLOCK_REBASE_FLAG_COPY);
@@ -515,13 +521,16 @@ TEST_F(BlockJobsQemuTest, ThrottledCopyIsPivotedOnceReadyAndAShallowCopyIsCancel
     EXPECT_TRUE(Holds(shallow_file, kTopData, true));
     EXPECT_FALSE(Holds(shallow_file, kMiddleData, true)) << "shallow: only the top image";
 
-    // A full copy, throttled so that it is seen running.
+    // A full copy, throttled so that it is seen running, into an image made beforehand
+    // (REUSE_EXT) with a cluster size libvirt would not choose: it is still that image.
+    MustRun("qemu-img create -q -f qcow2 -o cluster_size=131072 '" + copy_file + "' 64M");
     auto copy = BlockJobRequest<v1::BlockCopyRequest>(name(), kDisk);
     copy.set_destination_xml(DiskXml(copy_file));
     copy.set_bandwidth_bytes_per_s(kSlowBytesPerSecond);
     copy.set_granularity_bytes(65536);
     copy.set_buffer_size_bytes(kMiB);
     copy.add_flags(v1::BLOCK_COPY_FLAG_TRANSIENT_JOB);
+    copy.add_flags(v1::BLOCK_COPY_FLAG_REUSE_EXT);
     begin = Clock::now();
     ASSERT_TRUE(Succeeded(jobs_->Copy(copy, kHypervisorCallTimeout)));
     Report("BlockCopy call", SecondsSince(begin));
@@ -531,10 +540,11 @@ TEST_F(BlockJobsQemuTest, ThrottledCopyIsPivotedOnceReadyAndAShallowCopyIsCancel
     EXPECT_EQ(info.bandwidth_bytes_per_s(), kSlowBytesPerSecond);
     EXPECT_LT(info.cur(), info.end()) << "throttled: still copying";
     if (info.cur() < info.end()) {
-        EXPECT_TRUE(FailedWith(Abort({v1::BLOCK_JOB_ABORT_FLAG_PIVOT}),
-                               grpc::StatusCode::FAILED_PRECONDITION,
+        grpc::Status early = Abort({v1::BLOCK_JOB_ABORT_FLAG_PIVOT});
+        EXPECT_TRUE(FailedWith(early, grpc::StatusCode::FAILED_PRECONDITION,
                                "VIR_ERR_BLOCK_COPY_ACTIVE"))
             << "no pivot before the copy is ready";
+        EXPECT_THAT(early.error_message(), HasSubstr("not ready for pivot"));
     }
     ASSERT_TRUE(WaitForReady(&info));
     Report("BlockCopy of ~7 MiB at 1 MiB/s until ready", SecondsSince(begin));
@@ -546,6 +556,9 @@ TEST_F(BlockJobsQemuTest, ThrottledCopyIsPivotedOnceReadyAndAShallowCopyIsCancel
     EXPECT_FALSE(jobs_->InfoOf(name(), kDisk).active());
     EXPECT_EQ(LiveSource(), copy_file);
     EXPECT_EQ(BackingFile(copy_file), "") << "a full copy needs no backing file";
+    EXPECT_THAT(MustRun("qemu-img info -U '" + copy_file + "'"),
+                HasSubstr("cluster_size: 131072"))
+        << "REUSE_EXT: libvirt used the image made beforehand";
     std::string agent_hostname;
     EXPECT_TRUE(Succeeded(AgentHostname(&agent_hostname))) << "the guest runs on the copy";
     EXPECT_TRUE(ServerStillServes());
