@@ -6,8 +6,8 @@
  * Bandwidths are bytes per second everywhere: every call that takes one gets libvirt's
  * *_BANDWIDTH_BYTES flag, so a client never has to know libvirt's MiB/s default.
  */
+#include <stdbool.h>
 #include <stdint.h>
-#include <stdlib.h>
 
 #include "server/services/domain-params.h"
 #include "server/services/service.h"
@@ -96,6 +96,23 @@ vgh_block_job_service_block_rebase(vg_call *call,
     return 0;
 }
 
+/* INVALID_ARGUMENT unless `granularity` is 0 (the default) or what QEMU's mirror takes:
+ * libvirt itself only checks for a power of two. */
+static int
+vg_block_granularity_check(vg_call *call, uint32_t granularity)
+{
+    bool is_power_of_two = (granularity & (granularity - 1)) == 0;
+
+    if (granularity && (!is_power_of_two || granularity < VG_BLOCK_GRANULARITY_MIN ||
+                        granularity > VG_BLOCK_GRANULARITY_MAX)) {
+        return vg_call_fail(
+            call, GRPC_STATUS_INVALID_ARGUMENT, VG_REASON_INVALID_REQUEST,
+            "'granularity_bytes' is %u: give 0 or a power of two from %u to %u",
+            granularity, VG_BLOCK_GRANULARITY_MIN, VG_BLOCK_GRANULARITY_MAX);
+    }
+    return 0;
+}
+
 /* BlockCopyRequest's tunables as libvirt's typed parameters (each only when set); the
  * array is freed when the call ends. */
 static int
@@ -131,7 +148,6 @@ vgh_block_job_service_block_copy(vg_call *call,
                                  const Virtgrpc__V1__BlockCopyRequest *request,
                                  Virtgrpc__V1__BlockCopyResponse *response)
 {
-    uint32_t granularity = request->granularity_bytes;
     virTypedParameterPtr params;
     unsigned int flags = 0;
     virDomainPtr domain;
@@ -145,15 +161,8 @@ vgh_block_job_service_block_copy(vg_call *call,
             call, GRPC_STATUS_INVALID_ARGUMENT, VG_REASON_INVALID_REQUEST,
             "'destination_xml' is empty: give the copy as a <disk> element");
     }
-    if (granularity &&
-        (granularity & (granularity - 1) || granularity < VG_BLOCK_GRANULARITY_MIN ||
-         granularity > VG_BLOCK_GRANULARITY_MAX)) {
-        return vg_call_fail(
-            call, GRPC_STATUS_INVALID_ARGUMENT, VG_REASON_INVALID_REQUEST,
-            "'granularity_bytes' is %u: give 0 or a power of two from %u to %u",
-            granularity, VG_BLOCK_GRANULARITY_MIN, VG_BLOCK_GRANULARITY_MAX);
-    }
-    if (vg_block_bytes_check(call, "buffer_size_bytes", request->buffer_size_bytes) < 0)
+    if (vg_block_granularity_check(call, request->granularity_bytes) < 0 ||
+        vg_block_bytes_check(call, "buffer_size_bytes", request->buffer_size_bytes) < 0)
         return -1;
     if (!(domain = vg_block_job_domain(call, request->domain, request->disk,
                                        request->bandwidth_bytes_per_s)))
