@@ -137,13 +137,16 @@ class BlockJobsQemuTest : public QemuGuestTest
     }
 
     // Builds the chain (see the top of the file), points the domain's vda at its top and
-    // boots the guest.
+    // boots the guest. With `relative`, the new images name their backing files
+    // relative to their own directory.
     void
-    BuildChainAndBoot()
+    BuildChainAndBoot(bool relative = false)
     {
-        MustRun("qemu-img create -q -f qcow2 -F qcow2 -b '" + Overlay() + "' '" + Middle() +
-                "'");
-        MustRun("qemu-img create -q -f qcow2 -F qcow2 -b '" + Middle() + "' '" + Top() +
+        std::string overlay_name = relative ? name() + ".qcow2" : Overlay();
+        std::string middle_name = relative ? "a.qcow2" : Middle();
+        MustRun("qemu-img create -q -f qcow2 -F qcow2 -b '" + overlay_name + "' '" +
+                Middle() + "'");
+        MustRun("qemu-img create -q -f qcow2 -F qcow2 -b '" + middle_name + "' '" + Top() +
                 "'");
         Write(Overlay(), kOverlayData);
         Write(Middle(), kMiddleData);
@@ -406,6 +409,23 @@ TEST_F(BlockJobsQemuTest, RebaseOntoTheOverlayPullsOnlyTheMiddleImage)
     EXPECT_TRUE(Holds(Top(), kMiddleData, true));
     EXPECT_FALSE(Holds(Top(), kOverlayData, true));
     EXPECT_TRUE(Holds(Top(), kOverlayData)) << "through the backing file";
+}
+
+TEST_F(BlockJobsQemuTest, RelativeRebaseWritesTheNewBackingFileAsARelativeName)
+{
+    ASSERT_NO_FATAL_FAILURE(BuildChainAndBoot(true));
+    ASSERT_EQ(BackingFile(Top()), "a.qcow2 (actual path: " + Middle() + ")");
+    auto rebase = BlockJobRequest<v1::BlockRebaseRequest>(name(), kDisk);
+    rebase.set_base_image(Overlay());
+    rebase.add_flags(v1::BLOCK_REBASE_FLAG_RELATIVE);
+    auto begin = Clock::now();
+    ASSERT_TRUE(Succeeded(jobs_->Rebase(rebase, kHypervisorCallTimeout)));
+    ASSERT_TRUE(WaitForEnd());
+    Report("relative BlockRebase (2 MiB pulled) to its end", SecondsSince(begin));
+    EXPECT_EQ(BackingFile(Top()), name() + ".qcow2 (actual path: " + Overlay() + ")")
+        << BackingChain(Top());
+    EXPECT_THAT(LiveDisk(), Not(HasSubstr(Middle())));
+    EXPECT_TRUE(ServerStillServes());
 }
 
 TEST_F(BlockJobsQemuTest, CommitBelowTheActiveImageEndsAloneAndActiveCommitPivots)
