@@ -99,31 +99,28 @@ vg_migration_flags_check(vg_call *call, const vg_migrate_request *request,
         VIR_MIGRATE_NON_SHARED_DISK | VIR_MIGRATE_NON_SHARED_INC;
 
     if ((flags & VIR_MIGRATE_TUNNELLED) && !(flags & VIR_MIGRATE_PEER2PEER)) {
-        return VG_INVALID(call,
-                          "'flags' has %s without %s: a tunnelled migration is "
-                          "peer-to-peer",
-                          "MIGRATE_FLAG_TUNNELLED", "MIGRATE_FLAG_PEER2PEER");
+        return VG_INVALID(call, "'flags' has MIGRATE_FLAG_TUNNELLED without "
+                                "MIGRATE_FLAG_PEER2PEER: a tunnelled migration is "
+                                "peer-to-peer");
     }
     if ((flags & VIR_MIGRATE_TUNNELLED) && request->migrate_uri) {
-        return VG_INVALID(call,
-                          "'%s' is set with %s: a tunnelled migration's data goes "
-                          "over the libvirtd connection",
-                          "migrate_uri", "MIGRATE_FLAG_TUNNELLED");
+        return VG_INVALID(call, "'migrate_uri' is set with MIGRATE_FLAG_TUNNELLED: a "
+                                "tunnelled migration's data goes over the libvirtd "
+                                "connection");
     }
     if ((flags & non_shared) == non_shared) {
-        return VG_INVALID(call, "'flags' has both %s and %s: choose one",
-                          "MIGRATE_FLAG_NON_SHARED_DISK", "MIGRATE_FLAG_NON_SHARED_INC");
+        return VG_INVALID(call, "'flags' has both MIGRATE_FLAG_NON_SHARED_DISK and "
+                                "MIGRATE_FLAG_NON_SHARED_INC: choose one");
     }
     if ((flags & VIR_MIGRATE_NON_SHARED_SYNCHRONOUS_WRITES) && !(flags & non_shared)) {
-        return VG_INVALID(call, "'flags' has %s without %s: it applies to a disk copy",
-                          "MIGRATE_FLAG_NON_SHARED_SYNCHRONOUS_WRITES",
-                          "MIGRATE_FLAG_NON_SHARED_DISK or MIGRATE_FLAG_NON_SHARED_INC");
+        return VG_INVALID(call, "'flags' has MIGRATE_FLAG_NON_SHARED_SYNCHRONOUS_WRITES "
+                                "without MIGRATE_FLAG_NON_SHARED_DISK or "
+                                "MIGRATE_FLAG_NON_SHARED_INC: it applies to a disk copy");
     }
     if ((flags & VIR_MIGRATE_OFFLINE) && !(flags & VIR_MIGRATE_PERSIST_DEST)) {
-        return VG_INVALID(call,
-                          "'flags' has %s without %s: an offline migration only "
-                          "defines the domain on the destination",
-                          "MIGRATE_FLAG_OFFLINE", "MIGRATE_FLAG_PERSIST_DEST");
+        return VG_INVALID(call, "'flags' has MIGRATE_FLAG_OFFLINE without "
+                                "MIGRATE_FLAG_PERSIST_DEST: an offline migration only "
+                                "defines the domain on the destination");
     }
     return 0;
 }

@@ -6,12 +6,14 @@
 // direct, each refused by libvirt with its own status while the guest runs on; and a
 // real live migration to a second libvirtd on this machine that libvirt takes for
 // another host (tests/support/second-libvirtd.h) and back: there peer-to-peer through
-// the test's virtgrpcd, back directly through a virtgrpcd connected to that daemon.
+// the test's virtgrpcd, back directly through a virtgrpcd connected to that daemon;
+// and a slow migration switched to post-copy with StartDomainMigrationPostCopy.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <initializer_list>
 #include <string>
+#include <thread>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -318,6 +320,45 @@ TEST_F(RealMigrationQemuTest, LiveMigrationWithTunedParametersIsAcceptedByQemu)
     EXPECT_NE(moved, nullptr) << virGetLastErrorMessage();
     if (moved) {
         EXPECT_EQ(virDomainIsActive(moved), 1);
+        virDomainFree(moved);
+    }
+    virConnectClose(dconn);
+}
+
+TEST_F(RealMigrationQemuTest, StartPostCopyDuringASlowMigrationFinishesItInPostCopy)
+{
+    // At 1 MiB/s the 128 MiB guest's pre-copy would take minutes: the migration is still
+    // running when post-copy is started, and then ends at full speed.
+    auto request =
+        LiveRequest(dest_->uri(), {v1::MIGRATE_FLAG_PEER2PEER, v1::MIGRATE_FLAG_POSTCOPY});
+    request.set_bandwidth_mibs(1);
+    grpc::Status migrated;
+    v1::MigrateDomainResponse there;
+    std::thread migration([&] { migrated = migration_->Migrate(request, &there); });
+
+    // FAILED_PRECONDITION until libvirt's outgoing migration job has started.
+    grpc::Status post_copy;
+    bool started = WaitUntil(
+        [&] {
+            post_copy = migration_->StartPostCopy(name());
+            return post_copy.ok();
+        },
+        std::chrono::milliseconds(30000));
+    migration.join();
+
+    ASSERT_TRUE(started) << Describe(post_copy);
+    ASSERT_TRUE(Succeeded(migrated)) << dest_->LogTail();
+    EXPECT_EQ(there.source().state().shutoff_reason(), v1::SHUTOFF_REASON_MIGRATED);
+    virConnectPtr dconn = virConnectOpen(dest_->uri().c_str());
+    ASSERT_NE(dconn, nullptr) << virGetLastErrorMessage();
+    virDomainPtr moved = virDomainLookupByName(dconn, name().c_str());
+    EXPECT_NE(moved, nullptr) << virGetLastErrorMessage();
+    if (moved) {
+        int state = 0, reason = 0;
+        EXPECT_EQ(virDomainGetState(moved, &state, &reason, 0), 0);
+        EXPECT_EQ(state, VIR_DOMAIN_RUNNING);
+        // Post-copy ended: no longer RUNNING_POSTCOPY.
+        EXPECT_EQ(reason, VIR_DOMAIN_RUNNING_MIGRATED);
         virDomainFree(moved);
     }
     virConnectClose(dconn);

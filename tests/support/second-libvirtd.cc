@@ -66,11 +66,17 @@ SecondLibvirtd::Start()
                                            "\"\n"
                                            "log_outputs = \"3:file:" +
                                            dir_ + "/libvirtd.log\"\n");
-    WriteFile(dir_ + "/etc/qemu.conf", "stdio_handler = \"file\"\n"
-                                       "security_driver = \"none\"\n"
-                                       "dynamic_ownership = 0\n"
-                                       "remember_owner = 0\n"
-                                       "cgroup_controllers = [ ]\n");
+    WriteFile(dir_ + "/etc/qemu.conf",
+              "stdio_handler = \"file\"\n"
+              "security_driver = \"none\"\n"
+              "dynamic_ownership = 0\n"
+              "remember_owner = 0\n"
+              "cgroup_controllers = [ ]\n"
+              // Post-copy needs userfaultfd in the destination QEMU: with
+              // vm.unprivileged_userfaultfd = 0 only a process with CAP_SYS_PTRACE may.
+              "user = \"root\"\n"
+              "group = \"root\"\n"
+              "clear_emulator_capabilities = 0\n");
 
     // unshare execs sh, which execs libvirtd: pid_ is the daemon's pid. Absolute paths:
     // Bazel's test PATH has no /usr/sbin.

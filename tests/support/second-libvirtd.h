@@ -11,7 +11,9 @@
 //
 // Its qemu.conf keeps it from touching what the main daemon owns: no virtlogd (its
 // socket is in the main /run/libvirt), no security labels or chown of the shared images,
-// no cgroups (the two daemons would name theirs alike).
+// no cgroups (the two daemons would name theirs alike). Its QEMU runs as root with its
+// capabilities: a post-copy destination needs userfaultfd, which this host
+// (vm.unprivileged_userfaultfd = 0) grants only with CAP_SYS_PTRACE.
 #pragma once
 
 #include <sys/types.h>
