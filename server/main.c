@@ -384,7 +384,8 @@ main(int argc, char **argv)
     daemon.libvirt = vg_libvirt_new(daemon.loop, daemon.pool, daemon.options.connect_uri);
     vg_services_init(daemon.libvirt, daemon.loop, daemon.pool);
     daemon.events = vg_event_hub_init(daemon.loop, daemon.pool, daemon.libvirt);
-    vg_jobs_init((unsigned)daemon.options.job_retention_s, daemon.options.max_jobs);
+    vg_jobs_init(daemon.events, (unsigned)daemon.options.job_retention_s,
+                 daemon.options.max_jobs);
     vg_byte_stream_set_limits(&daemon.options.byte_streams);
     vg_libvirt_listen(daemon.libvirt, vg_daemon_libvirt_changed, &daemon);
     vg_libvirt_open(daemon.libvirt); /* on failure it keeps retrying, NOT_SERVING */

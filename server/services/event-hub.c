@@ -53,10 +53,19 @@ typedef struct vg_watcher {
  * watchers come and go on the transport's thread, listings and registrations finish on
  * workers. Lock order: hub, then a call's own lock (inside vg_call_send).
  */
+#define VG_EVENT_MAX_OBSERVERS 4
+
 struct vg_event_hub {
     vg_loop *loop;
     vg_worker_pool *pool;
     vg_libvirt *libvirt;
+
+    /* Set at start-up, read-only afterwards: no lock. */
+    struct {
+        vg_event_observer fn;
+        void *data;
+    } observers[VG_EVENT_MAX_OBSERVERS];
+    size_t n_observers;
 
     pthread_mutex_t lock;
     pthread_cond_t jobs_done;
@@ -497,6 +506,9 @@ vg_event_hub_publish(vg_event_hub *hub, virDomainPtr domain, int event_id,
     event->domain = &about;
     event->time = &now;
 
+    for (size_t i = 0; i < hub->n_observers; i++)
+        hub->observers[i].fn(event_id, event, hub->observers[i].data);
+
     pthread_mutex_lock(&hub->lock);
     for (vg_watcher *w = hub->watchers; w; w = w->next) {
         if (w->ended || !vg_watcher_wants_kind(w, event_id) ||
@@ -608,6 +620,16 @@ vg_event_hub_init(vg_loop *loop, vg_worker_pool *pool, vg_libvirt *libvirt)
     vg_libvirt_listen(libvirt, vg_hub_connection_changed, hub);
     vg_the_hub = hub;
     return hub;
+}
+
+void
+vg_event_hub_observe(vg_event_hub *hub, vg_event_observer observer, void *data)
+{
+    if (hub->n_observers == VG_EVENT_MAX_OBSERVERS)
+        abort(); /* a programming error: raise the constant */
+    hub->observers[hub->n_observers].fn = observer;
+    hub->observers[hub->n_observers].data = data;
+    hub->n_observers++;
 }
 
 vg_event_hub *

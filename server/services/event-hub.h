@@ -36,6 +36,16 @@ vg_event_hub *vg_event_hub_free(vg_event_hub *hub);
 void vg_event_hub_publish(vg_event_hub *hub, virDomainPtr domain, int event_id,
                           Virtgrpc__V1__DomainEvent *event);
 
+/*
+ * Server-side consumers of events (the job registry learns from BLOCK_JOB_2 and
+ * JOB_COMPLETED that a job ended). The observer runs on the loop thread for every event,
+ * before watchers get it, with no hub lock held; it must not block. Register at start-up,
+ * before the loop runs.
+ */
+typedef void (*vg_event_observer)(int event_id, const Virtgrpc__V1__DomainEvent *event,
+                                  void *data);
+void vg_event_hub_observe(vg_event_hub *hub, vg_event_observer observer, void *data);
+
 /* Adds a watcher for `call` (a WatchEvents call with a valid request). Any thread.
  * `domains` are copied; `event_id_mask` has bit 1 << VIR_DOMAIN_EVENT_ID_* set for
  * each kind wanted, 0 for all. The hub keeps a reference on the call until it is done,

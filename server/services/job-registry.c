@@ -35,6 +35,13 @@ typedef struct vg_job {
     char *domain_name;
     Virtgrpc__V1__JobKind kind;
     Virtgrpc__V1__JobState state;
+    vg_job_completion completion;
+    char *disk; /* block jobs: the request's `disk` */
+    /* Event-ended jobs: the handler has returned (libvirt's job is started), and the
+     * end an event announced before that, with its message. */
+    bool handler_returned;
+    Virtgrpc__V1__JobState early_end;
+    char early_message[256];
     struct timespec created_at;
     struct timespec ended_at;
     bool cancel_requested;
@@ -47,6 +54,8 @@ typedef struct vg_job {
     /* Packed messages, so a Job can be built for any reader at any time. */
     uint8_t *progress; /* JobStats */
     size_t progress_len;
+    uint8_t *block;    /* BlockJobProgress */
+    size_t block_len;
     uint8_t *result;   /* the method's response (Job.result, an Any) */
     size_t result_len;
     uint8_t *error;    /* google.rpc.Status */
@@ -80,16 +89,39 @@ vg_job_unref_locked(vg_job *job)
         return;
     vg_call_unref(job->runner);
     free(job->domain_name);
+    free(job->disk);
+    free(job->block);
     free(job->progress);
     free(job->result);
     free(job->error);
     free(job);
 }
 
+/* Not ended: running, or a block job waiting in READY. */
 static bool
 vg_job_running(const vg_job *job)
 {
-    return job->state == VIRTGRPC__V1__JOB_STATE__JOB_STATE_RUNNING;
+    return job->state == VIRTGRPC__V1__JOB_STATE__JOB_STATE_RUNNING ||
+           job->state == VIRTGRPC__V1__JOB_STATE__JOB_STATE_READY;
+}
+
+static const char *
+vg_job_state_name(Virtgrpc__V1__JobState state)
+{
+    switch (state) {
+    case VIRTGRPC__V1__JOB_STATE__JOB_STATE_RUNNING:
+        return "running";
+    case VIRTGRPC__V1__JOB_STATE__JOB_STATE_READY:
+        return "ready";
+    case VIRTGRPC__V1__JOB_STATE__JOB_STATE_COMPLETED:
+        return "completed";
+    case VIRTGRPC__V1__JOB_STATE__JOB_STATE_FAILED:
+        return "failed";
+    case VIRTGRPC__V1__JOB_STATE__JOB_STATE_CANCELLED:
+        return "cancelled";
+    default:
+        return "unknown";
+    }
 }
 
 /* Drops finished jobs older than the retention, and the oldest finished ones beyond
@@ -176,6 +208,10 @@ vg_job_to_proto_locked(const vg_job *job, vg_arena *arena, Virtgrpc__V1__Job *ou
         out->progress = virtgrpc__v1__job_stats__unpack(&allocator, job->progress_len,
                                                         job->progress);
     }
+    if (job->block) {
+        out->block = virtgrpc__v1__block_job_progress__unpack(&allocator, job->block_len,
+                                                              job->block);
+    }
     if (job->result) {
         Google__Protobuf__Any *any = vg_arena_alloc(arena, sizeof(*any));
         char type_url[256];
@@ -220,6 +256,36 @@ vg_job_notify_locked(vg_job *job)
 
 /* ---- running a job ---- */
 
+/* Ends a job: `state` COMPLETED keeps the result the handler stored, FAILED and
+ * CANCELLED pack the failure recorded on the runner call. */
+static void
+vg_job_end_locked(vg_job *job, Virtgrpc__V1__JobState state)
+{
+    if (!vg_job_running(job))
+        return;
+    job->state = state;
+    clock_gettime(CLOCK_REALTIME, &job->ended_at);
+    if (state != VIRTGRPC__V1__JOB_STATE__JOB_STATE_COMPLETED) {
+        free(job->result);
+        job->result = NULL;
+        job->error = vg_call_failure_pack(job->runner, &job->error_len);
+    }
+    registry.running--;
+    vg_log_info("job %s (%s) ended %s", job->id, job->method->path, vg_job_state_name(state));
+    vg_job_notify_locked(job);
+}
+
+/* Records why an event ended a job, as the failure a client reads in Job.error. */
+static void
+vg_job_record_event_end(vg_job *job, Virtgrpc__V1__JobState state, const char *message)
+{
+    if (state == VIRTGRPC__V1__JOB_STATE__JOB_STATE_FAILED)
+        vg_call_fail(job->runner, GRPC_STATUS_ABORTED, VG_REASON_JOB_FAILED, "%s", message);
+    else if (state == VIRTGRPC__V1__JOB_STATE__JOB_STATE_CANCELLED)
+        vg_call_fail(job->runner, GRPC_STATUS_CANCELLED, VG_REASON_JOB_CANCELLED, "%s",
+                     message);
+}
+
 static void *
 vg_job_run(void *data)
 {
@@ -233,30 +299,117 @@ vg_job_run(void *data)
     rc = job->method->unary(job->runner, job->request, response);
 
     pthread_mutex_lock(&registry.lock);
-    clock_gettime(CLOCK_REALTIME, &job->ended_at);
-    if (rc == 0 && !vg_call_get_failure(job->runner, &failure)) {
-        job->state = VIRTGRPC__V1__JOB_STATE__JOB_STATE_COMPLETED;
+    if (rc < 0 || vg_call_get_failure(job->runner, &failure)) {
+        vg_call_get_failure(job->runner, &failure);
+        vg_job_end_locked(job, failure.libvirt_code == VIR_ERR_OPERATION_ABORTED ||
+                                       job->cancel_requested
+                                   ? VIRTGRPC__V1__JOB_STATE__JOB_STATE_CANCELLED
+                                   : VIRTGRPC__V1__JOB_STATE__JOB_STATE_FAILED);
+    } else {
         job->result_len = protobuf_c_message_get_packed_size(response);
         job->result = malloc(job->result_len ? job->result_len : 1);
         if (!job->result)
             abort();
         protobuf_c_message_pack(response, job->result);
-    } else {
-        vg_call_get_failure(job->runner, &failure);
-        job->state = failure.libvirt_code == VIR_ERR_OPERATION_ABORTED || job->cancel_requested
-                         ? VIRTGRPC__V1__JOB_STATE__JOB_STATE_CANCELLED
-                         : VIRTGRPC__V1__JOB_STATE__JOB_STATE_FAILED;
-        job->error = vg_call_failure_pack(job->runner, &job->error_len);
+        job->handler_returned = true;
+        if (job->completion == VG_JOB_ENDS_ON_RETURN) {
+            vg_job_end_locked(job, VIRTGRPC__V1__JOB_STATE__JOB_STATE_COMPLETED);
+        } else if (job->early_end) {
+            /* libvirt's event came before its call returned. */
+            vg_job_record_event_end(job, job->early_end, job->early_message);
+            vg_job_end_locked(job, job->early_end);
+        }
+        /* Otherwise libvirt's job runs on: an event will end ours. */
     }
-    registry.running--;
-    vg_log_info("job %s (%s) ended %s", job->id, job->method->path,
-                job->state == VIRTGRPC__V1__JOB_STATE__JOB_STATE_COMPLETED ? "completed"
-                : job->state == VIRTGRPC__V1__JOB_STATE__JOB_STATE_CANCELLED ? "cancelled"
-                                                                             : "failed");
-    vg_job_notify_locked(job);
     vg_job_unref_locked(job);
     pthread_mutex_unlock(&registry.lock);
     return NULL;
+}
+
+/* An event says how libvirt's job ended (or that a block job is READY). */
+static void
+vg_job_event_locked(vg_job *job, Virtgrpc__V1__JobState state, const char *message)
+{
+    if (state == VIRTGRPC__V1__JOB_STATE__JOB_STATE_READY) {
+        if (job->state == VIRTGRPC__V1__JOB_STATE__JOB_STATE_RUNNING) {
+            job->state = state;
+            vg_job_notify_locked(job);
+        }
+        return;
+    }
+    if (!job->handler_returned) {
+        job->early_end = state;
+        snprintf(job->early_message, sizeof(job->early_message), "%s", message);
+        return;
+    }
+    vg_job_record_event_end(job, state, message);
+    vg_job_end_locked(job, state);
+}
+
+/* Loop thread, every domain event: ends block jobs and backups. */
+static void
+vg_jobs_on_event(int event_id, const Virtgrpc__V1__DomainEvent *event, void *data)
+{
+    const char *uuid = event->domain ? event->domain->uuid : "";
+    char message[256];
+
+    (void)data;
+    if (event_id != VIR_DOMAIN_EVENT_ID_BLOCK_JOB && event_id != VIR_DOMAIN_EVENT_ID_BLOCK_JOB_2 &&
+        event_id != VIR_DOMAIN_EVENT_ID_JOB_COMPLETED)
+        return;
+    pthread_mutex_lock(&registry.lock);
+    for (vg_job *job = registry.jobs; job; job = job->next) {
+        if (!vg_job_running(job) || strcasecmp(job->domain_uuid, uuid) != 0)
+            continue;
+        if (job->completion == VG_JOB_ENDS_ON_BLOCK_EVENT &&
+            event_id != VIR_DOMAIN_EVENT_ID_JOB_COMPLETED) {
+            const Virtgrpc__V1__BlockJobEvent *block =
+                event_id == VIR_DOMAIN_EVENT_ID_BLOCK_JOB ? event->block_job : event->block_job_2;
+
+            if (!block || !job->disk || strcmp(block->disk, job->disk) != 0)
+                continue;
+            switch (block->status) {
+            case VIRTGRPC__V1__BLOCK_JOB_STATUS__BLOCK_JOB_STATUS_COMPLETED:
+                vg_job_event_locked(job, VIRTGRPC__V1__JOB_STATE__JOB_STATE_COMPLETED, "");
+                break;
+            case VIRTGRPC__V1__BLOCK_JOB_STATUS__BLOCK_JOB_STATUS_READY:
+                vg_job_event_locked(job, VIRTGRPC__V1__JOB_STATE__JOB_STATE_READY, "");
+                break;
+            case VIRTGRPC__V1__BLOCK_JOB_STATUS__BLOCK_JOB_STATUS_CANCELED:
+                snprintf(message, sizeof(message),
+                         "the block job on disk '%s' was cancelled", job->disk);
+                vg_job_event_locked(job, VIRTGRPC__V1__JOB_STATE__JOB_STATE_CANCELLED, message);
+                break;
+            default:
+                snprintf(message, sizeof(message),
+                         "libvirt reports that the block job on disk '%s' failed "
+                         "(BLOCK_JOB_2 FAILED; libvirt gives no reason: see libvirtd's log)",
+                         job->disk);
+                vg_job_event_locked(job, VIRTGRPC__V1__JOB_STATE__JOB_STATE_FAILED, message);
+                break;
+            }
+        } else if (job->completion == VG_JOB_ENDS_ON_JOB_COMPLETED_EVENT &&
+                   event_id == VIR_DOMAIN_EVENT_ID_JOB_COMPLETED && event->job_completed &&
+                   event->job_completed->stats) {
+            const Virtgrpc__V1__JobStats *stats = event->job_completed->stats;
+            bool failed = (stats->has_success && !stats->success) || stats->errmsg;
+            size_t size = protobuf_c_message_get_packed_size(&stats->base);
+
+            free(job->progress);
+            job->progress = malloc(size ? size : 1);
+            if (!job->progress)
+                abort();
+            protobuf_c_message_pack(&stats->base, job->progress);
+            job->progress_len = size;
+            snprintf(message, sizeof(message), "the job failed: %s",
+                     stats->errmsg ? stats->errmsg : "libvirt gives no reason");
+            vg_job_event_locked(job,
+                                failed ? VIRTGRPC__V1__JOB_STATE__JOB_STATE_FAILED
+                                       : VIRTGRPC__V1__JOB_STATE__JOB_STATE_COMPLETED,
+                                message);
+        }
+    }
+    pthread_mutex_unlock(&registry.lock);
 }
 
 static const vg_method *
@@ -269,22 +422,49 @@ vg_method_find(const char *path)
     return NULL;
 }
 
-/* The request's `domain` field (a DomainRef), or NULL when the method has none. */
+/* The request's `domain` field (a DomainRef), directly or inside one of its message
+ * fields (SnapshotRef.domain); NULL when it has none. */
 static Virtgrpc__V1__DomainRef **
-vg_request_domain_field(ProtobufCMessage *request)
+vg_request_domain_field(ProtobufCMessage *request, int depth)
+{
+    const ProtobufCMessageDescriptor *descriptor = request->descriptor;
+
+    for (unsigned i = 0; i < descriptor->n_fields; i++) {
+        const ProtobufCFieldDescriptor *field = &descriptor->fields[i];
+        ProtobufCMessage **inner;
+
+        if (field->type != PROTOBUF_C_TYPE_MESSAGE || field->label == PROTOBUF_C_LABEL_REPEATED)
+            continue;
+        if (field->descriptor == &virtgrpc__v1__domain_ref__descriptor &&
+            strcmp(field->name, "domain") == 0)
+            return (Virtgrpc__V1__DomainRef **)((char *)request + field->offset);
+        inner = (ProtobufCMessage **)((char *)request + field->offset);
+        if (depth > 0 && *inner) {
+            Virtgrpc__V1__DomainRef **found = vg_request_domain_field(*inner, depth - 1);
+
+            if (found)
+                return found;
+        }
+    }
+    return NULL;
+}
+
+/* The request's `disk` string field, or NULL. */
+static const char *
+vg_request_disk(const ProtobufCMessage *request)
 {
     const ProtobufCFieldDescriptor *field =
-        protobuf_c_message_descriptor_get_field_by_name(request->descriptor, "domain");
+        protobuf_c_message_descriptor_get_field_by_name(request->descriptor, "disk");
 
-    if (!field || field->type != PROTOBUF_C_TYPE_MESSAGE ||
-        field->descriptor != &virtgrpc__v1__domain_ref__descriptor)
+    if (!field || field->type != PROTOBUF_C_TYPE_STRING)
         return NULL;
-    return (Virtgrpc__V1__DomainRef **)((char *)request + field->offset);
+    return *(const char *const *)((const char *)request + field->offset);
 }
 
 int
-vg_jobs_start(vg_call *call, Virtgrpc__V1__JobKind kind, const char *method_path,
-              const ProtobufCMessage *request, Virtgrpc__V1__Job *out)
+vg_jobs_start(vg_call *call, Virtgrpc__V1__JobKind kind, vg_job_completion completion,
+              const char *method_path, const ProtobufCMessage *request,
+              Virtgrpc__V1__Job *out)
 {
     const vg_method *method = vg_method_find(method_path);
     Virtgrpc__V1__DomainRef **domain_ref;
@@ -305,6 +485,7 @@ vg_jobs_start(vg_call *call, Virtgrpc__V1__JobKind kind, const char *method_path
     if (!job)
         abort();
     job->kind = kind;
+    job->completion = completion;
     job->method = method;
     job->state = VIRTGRPC__V1__JOB_STATE__JOB_STATE_RUNNING;
     clock_gettime(CLOCK_REALTIME, &job->created_at);
@@ -323,7 +504,17 @@ vg_jobs_start(vg_call *call, Virtgrpc__V1__JobKind kind, const char *method_path
     free(packed);
 
     /* Resolve the domain now, and pin the job to it by UUID. */
-    domain_ref = vg_request_domain_field(job->request);
+    if (completion == VG_JOB_ENDS_ON_BLOCK_EVENT) {
+        const char *disk = vg_request_disk(job->request);
+
+        if (!disk || !*disk) {
+            vg_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, VG_REASON_INVALID_REQUEST,
+                         "'disk' is empty: name the disk by target (\"vda\") or source path");
+            goto failed;
+        }
+        job->disk = strdup(disk);
+    }
+    domain_ref = vg_request_domain_field(job->request, 1);
     if (domain_ref) {
         if (!(domain = vg_domain_lookup(call, *domain_ref)))
             goto failed;
@@ -343,7 +534,12 @@ vg_jobs_start(vg_call *call, Virtgrpc__V1__JobKind kind, const char *method_path
         goto failed;
     }
     for (vg_job *other = registry.jobs; other && job->domain_uuid[0]; other = other->next) {
-        if (vg_job_running(other) && strcmp(other->domain_uuid, job->domain_uuid) == 0) {
+        /* libvirt runs one domain job at a time, and one block job per disk. */
+        bool conflicts = job->disk && other->disk ? strcmp(job->disk, other->disk) == 0
+                                                   : !job->disk && !other->disk;
+
+        if (vg_job_running(other) && conflicts &&
+            strcmp(other->domain_uuid, job->domain_uuid) == 0) {
             vg_call_fail(call, GRPC_STATUS_ABORTED, VG_REASON_DOMAIN_BUSY,
                          "domain '%s' already runs job %s (%s); wait for it to end "
                          "(WatchJob) or cancel it (CancelJob)",
@@ -374,6 +570,7 @@ vg_jobs_start(vg_call *call, Virtgrpc__V1__JobKind kind, const char *method_path
 failed:
     vg_call_unref(job->runner);
     free(job->domain_name);
+    free(job->disk);
     free(job);
     return -1;
 }
@@ -457,9 +654,10 @@ vg_jobs_list(vg_call *call, const Virtgrpc__V1__DomainRef *domain, uint32_t stat
 /* ---- cancelling ---- */
 
 int
-vg_jobs_cancel(vg_call *call, const char *id, Virtgrpc__V1__Job *out)
+vg_jobs_cancel(vg_call *call, const char *id, bool pivot, Virtgrpc__V1__Job *out)
 {
     char uuid[VIR_UUID_STRING_BUFLEN];
+    char *disk = NULL;
     Virtgrpc__V1__DomainRef ref = VIRTGRPC__V1__DOMAIN_REF__INIT;
     virDomainPtr domain;
     vg_job *job;
@@ -472,11 +670,7 @@ vg_jobs_cancel(vg_call *call, const char *id, Virtgrpc__V1__Job *out)
     }
     if (!vg_job_running(job)) {
         vg_call_fail(call, GRPC_STATUS_FAILED_PRECONDITION, VG_REASON_INVALID_REQUEST,
-                     "job %s has ended already (%s)", id,
-                     job->state == VIRTGRPC__V1__JOB_STATE__JOB_STATE_COMPLETED ? "completed"
-                     : job->state == VIRTGRPC__V1__JOB_STATE__JOB_STATE_CANCELLED
-                         ? "cancelled"
-                         : "failed");
+                     "job %s has ended already (%s)", id, vg_job_state_name(job->state));
         pthread_mutex_unlock(&registry.lock);
         return -1;
     }
@@ -486,7 +680,14 @@ vg_jobs_cancel(vg_call *call, const char *id, Virtgrpc__V1__Job *out)
                             "job %s has no domain yet (a restore): libvirt cannot abort it",
                             id);
     }
+    if (pivot && !job->disk) {
+        pthread_mutex_unlock(&registry.lock);
+        return vg_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, VG_REASON_INVALID_REQUEST,
+                            "'pivot' is for block jobs only; job %s is not one", id);
+    }
     memcpy(uuid, job->domain_uuid, sizeof(uuid));
+    if (job->disk)
+        disk = vg_call_strdup(call, job->disk);
     pthread_mutex_unlock(&registry.lock);
 
     /* The abort is a libvirt call: outside the lock. */
@@ -494,13 +695,16 @@ vg_jobs_cancel(vg_call *call, const char *id, Virtgrpc__V1__Job *out)
     ref.uuid = uuid;
     if (!(domain = vg_domain_lookup(call, &ref)))
         return -1;
-    if (virDomainAbortJob(domain) < 0)
+    if (disk ? virDomainBlockJobAbort(domain, disk,
+                                      VIR_DOMAIN_BLOCK_JOB_ABORT_ASYNC |
+                                          (pivot ? VIR_DOMAIN_BLOCK_JOB_ABORT_PIVOT : 0)) < 0
+             : virDomainAbortJob(domain) < 0)
         return vg_call_fail_libvirt_about(call, "cancelling job %s", id);
 
     pthread_mutex_lock(&registry.lock);
     job = vg_jobs_find_locked(id);
     if (job) {
-        job->cancel_requested = true;
+        job->cancel_requested = !pivot;
         vg_job_to_proto_locked(job, vg_call_arena(call), out);
     }
     pthread_mutex_unlock(&registry.lock);
@@ -512,7 +716,32 @@ vg_jobs_cancel(vg_call *call, const char *id, Virtgrpc__V1__Job *out)
 typedef struct vg_job_poll {
     vg_job *job;
     char uuid[VIR_UUID_STRING_BUFLEN];
+    char *disk; /* block jobs */
 } vg_job_poll;
+
+/* A block job's progress, packed; NULL when libvirt has no job on the disk. */
+static uint8_t *
+vg_block_progress_pack(virDomainPtr domain, const char *disk, size_t *length)
+{
+    Virtgrpc__V1__BlockJobProgress progress = VIRTGRPC__V1__BLOCK_JOB_PROGRESS__INIT;
+    virDomainBlockJobInfo info;
+    uint8_t *packed;
+
+    if (virDomainGetBlockJobInfo(domain, disk, &info,
+                                 VIR_DOMAIN_BLOCK_JOB_INFO_BANDWIDTH_BYTES) != 1)
+        return NULL;
+    progress.disk = (char *)disk;
+    progress.type = vg_enum_from_libvirt(&vg_enum_block_job_type, info.type);
+    progress.cursor = info.cur;
+    progress.end = info.end;
+    progress.bandwidth_bytes_per_s = info.bandwidth;
+    *length = protobuf_c_message_get_packed_size(&progress.base);
+    packed = malloc(*length ? *length : 1);
+    if (!packed)
+        abort();
+    protobuf_c_message_pack(&progress.base, packed);
+    return packed;
+}
 
 /* Worker: refreshes one job's progress from libvirt and tells its watchers. */
 static void
@@ -527,7 +756,9 @@ vg_job_poll_run(void *data)
     uint8_t *packed = NULL;
     size_t packed_len = 0;
 
-    if (domain && virDomainGetJobStats(domain, &type, &params, &n_params, 0) == 0) {
+    if (domain && poll->disk) {
+        packed = vg_block_progress_pack(domain, poll->disk, &packed_len);
+    } else if (domain && virDomainGetJobStats(domain, &type, &params, &n_params, 0) == 0) {
         Virtgrpc__V1__JobStats stats = VIRTGRPC__V1__JOB_STATS__INIT;
         vg_arena arena;
 
@@ -552,15 +783,19 @@ vg_job_poll_run(void *data)
     pthread_mutex_lock(&registry.lock);
     poll->job->polling = false;
     if (vg_job_running(poll->job) && packed) {
-        free(poll->job->progress);
-        poll->job->progress = packed;
-        poll->job->progress_len = packed_len;
+        uint8_t **slot = poll->disk ? &poll->job->block : &poll->job->progress;
+        size_t *slot_len = poll->disk ? &poll->job->block_len : &poll->job->progress_len;
+
+        free(*slot);
+        *slot = packed;
+        *slot_len = packed_len;
         packed = NULL;
         vg_job_notify_locked(poll->job);
     }
     vg_job_unref_locked(poll->job);
     pthread_mutex_unlock(&registry.lock);
     free(packed);
+    free(poll->disk);
     free(poll);
 }
 
@@ -602,6 +837,8 @@ vg_jobs_tick(uv_timer_t *timer)
             abort();
         poll->job = job;
         memcpy(poll->uuid, job->domain_uuid, sizeof(poll->uuid));
+        if (job->disk && !(poll->disk = strdup(job->disk)))
+            abort();
         job->refs++;
         job->polling = true;
         vg_worker_pool_submit(vg_services_pool(), vg_job_poll_run, poll);
@@ -678,8 +915,9 @@ vg_jobs_watch(vg_call *call, const char *id, unsigned interval_ms)
 }
 
 void
-vg_jobs_init(unsigned retention_s, size_t max_running)
+vg_jobs_init(vg_event_hub *events, unsigned retention_s, size_t max_running)
 {
+    vg_event_hub_observe(events, vg_jobs_on_event, NULL);
     registry.retention_s = retention_s;
     registry.max_running = max_running;
     uv_timer_init(vg_loop_uv(vg_services_loop()), &registry.poller);

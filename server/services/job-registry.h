@@ -14,8 +14,22 @@
 #include "server/transport/call.h"
 #include "virtgrpc/v1/job.pb-c.h"
 
-/* Once, at start-up. `max_running`: jobs running at once (each holds a thread). */
-void vg_jobs_init(unsigned retention_s, size_t max_running);
+#include "server/services/event-hub.h"
+
+/* Once, at start-up, before the loop runs. `max_running`: jobs running at once. */
+void vg_jobs_init(vg_event_hub *events, unsigned retention_s, size_t max_running);
+
+/*
+ * When a job ends. RETURN: when the operation's handler returns (save, dump,
+ * snapshots). BLOCK_EVENT: libvirt's call only starts a block job on the request's
+ * `disk`; the BLOCK_JOB / BLOCK_JOB_2 event for that disk ends it. JOB_COMPLETED_EVENT:
+ * the call starts a domain job (a backup); the JOB_COMPLETED event ends it.
+ */
+typedef enum vg_job_completion {
+    VG_JOB_ENDS_ON_RETURN,
+    VG_JOB_ENDS_ON_BLOCK_EVENT,
+    VG_JOB_ENDS_ON_JOB_COMPLETED_EVENT,
+} vg_job_completion;
 
 /*
  * Starts `request` (an input message of `method_path`, e.g.
@@ -23,8 +37,9 @@ void vg_jobs_init(unsigned retention_s, size_t max_running);
  * The request's `domain` reference, if it has one, is resolved now: NOT_FOUND for an
  * unknown domain, ABORTED when a job already runs on it.
  */
-int vg_jobs_start(vg_call *call, Virtgrpc__V1__JobKind kind, const char *method_path,
-                  const ProtobufCMessage *request, Virtgrpc__V1__Job *out);
+int vg_jobs_start(vg_call *call, Virtgrpc__V1__JobKind kind, vg_job_completion completion,
+                  const char *method_path, const ProtobufCMessage *request,
+                  Virtgrpc__V1__Job *out);
 
 /* The job `id` (NOT_FOUND when unknown or pruned). */
 int vg_jobs_get(vg_call *call, const char *id, Virtgrpc__V1__Job *out);
@@ -35,9 +50,10 @@ int vg_jobs_get(vg_call *call, const char *id, Virtgrpc__V1__Job *out);
 int vg_jobs_list(vg_call *call, const Virtgrpc__V1__DomainRef *domain, uint32_t state_mask,
                  Virtgrpc__V1__ListJobsResponse *out);
 
-/* Asks libvirt to abort the job's operation; the job ends CANCELLED once the operation
- * returns. FAILED_PRECONDITION when the job has ended already. */
-int vg_jobs_cancel(vg_call *call, const char *id, Virtgrpc__V1__Job *out);
+/* Asks libvirt to abort the job's operation (virDomainAbortJob, or for block jobs
+ * virDomainBlockJobAbort, with PIVOT when `pivot`); the job ends CANCELLED (COMPLETED
+ * after a pivot) once libvirt says so. FAILED_PRECONDITION when it has ended already. */
+int vg_jobs_cancel(vg_call *call, const char *id, bool pivot, Virtgrpc__V1__Job *out);
 
 /* WatchJob: streams the job now, on every progress refresh (every `interval_ms`) and
  * when it ends, then ends the stream. Any thread; never blocks. */

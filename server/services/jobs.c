@@ -92,21 +92,26 @@ vgh_job_service_abort_domain_job(vg_call *call,
 /* ---- the Job model: long operations in the background (job-registry.c) ---- */
 
 /* StartJobRequest.operation: which RPC runs the job, by oneof case. */
+#define VG_OP(CASE, KIND, ENDS, METHOD)                                                \
+    { VIRTGRPC__V1__START_JOB_REQUEST__OPERATION_##CASE,                                 \
+      VIRTGRPC__V1__JOB_KIND__JOB_KIND_##KIND, VG_JOB_ENDS_ON_##ENDS, METHOD }
+
 static const struct {
     Virtgrpc__V1__StartJobRequest__OperationCase operation;
     Virtgrpc__V1__JobKind kind;
+    vg_job_completion completion;
     const char *method;
 } vg_job_operations[] = {
-    { VIRTGRPC__V1__START_JOB_REQUEST__OPERATION_SAVE, VIRTGRPC__V1__JOB_KIND__JOB_KIND_SAVE,
-      "/virtgrpc.v1.DomainService/SaveDomain" },
-    { VIRTGRPC__V1__START_JOB_REQUEST__OPERATION_MANAGED_SAVE,
-      VIRTGRPC__V1__JOB_KIND__JOB_KIND_MANAGED_SAVE,
-      "/virtgrpc.v1.DomainService/ManagedSaveDomain" },
-    { VIRTGRPC__V1__START_JOB_REQUEST__OPERATION_RESTORE,
-      VIRTGRPC__V1__JOB_KIND__JOB_KIND_RESTORE, "/virtgrpc.v1.DomainService/RestoreDomain" },
-    { VIRTGRPC__V1__START_JOB_REQUEST__OPERATION_CORE_DUMP,
-      VIRTGRPC__V1__JOB_KIND__JOB_KIND_CORE_DUMP,
-      "/virtgrpc.v1.DomainService/CoreDumpDomain" },
+    VG_OP(SAVE, SAVE, RETURN, "/virtgrpc.v1.DomainService/SaveDomain"),
+    VG_OP(MANAGED_SAVE, MANAGED_SAVE, RETURN, "/virtgrpc.v1.DomainService/ManagedSaveDomain"),
+    VG_OP(RESTORE, RESTORE, RETURN, "/virtgrpc.v1.DomainService/RestoreDomain"),
+    VG_OP(CORE_DUMP, CORE_DUMP, RETURN, "/virtgrpc.v1.DomainService/CoreDumpDomain"),
+    VG_OP(CREATE_SNAPSHOT, SNAPSHOT_CREATE, RETURN,
+          "/virtgrpc.v1.SnapshotService/CreateDomainSnapshot"),
+    VG_OP(REVERT_SNAPSHOT, SNAPSHOT_REVERT, RETURN,
+          "/virtgrpc.v1.SnapshotService/RevertDomainSnapshot"),
+    VG_OP(DELETE_SNAPSHOT, SNAPSHOT_DELETE, RETURN,
+          "/virtgrpc.v1.SnapshotService/DeleteDomainSnapshot"),
 };
 
 int
@@ -121,7 +126,8 @@ vgh_job_service_start_job(vg_call *call, const Virtgrpc__V1__StartJobRequest *re
         /* Every member of the oneof is a message pointer at the same offset. */
         field = protobuf_c_message_descriptor_get_field(request->base.descriptor,
                                                         (unsigned)request->operation_case);
-        return vg_jobs_start(call, vg_job_operations[i].kind, vg_job_operations[i].method,
+        return vg_jobs_start(call, vg_job_operations[i].kind, vg_job_operations[i].completion,
+                             vg_job_operations[i].method,
                              *(const ProtobufCMessage **)((const char *)request + field->offset),
                              response);
     }
@@ -168,5 +174,5 @@ int
 vgh_job_service_cancel_job(vg_call *call, const Virtgrpc__V1__CancelJobRequest *request,
                            Virtgrpc__V1__Job *response)
 {
-    return vg_jobs_cancel(call, request->id, response);
+    return vg_jobs_cancel(call, request->id, request->pivot, response);
 }

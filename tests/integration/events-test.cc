@@ -41,8 +41,9 @@ class EventsTest : public ServerTest {
     std::unique_ptr<EventWatcher> Watch(const v1::WatchEventsRequest &request)
     {
         auto watcher = std::make_unique<EventWatcher>(channel(), request);
-        if (!request.skip_current_domains())
+        if (!request.skip_current_domains()) {
             EXPECT_TRUE(watcher->WaitForListing(kEventTimeout)) << watcher->DescribeSkipped();
+        }
         return watcher;
     }
 
@@ -178,8 +179,9 @@ TEST_F(EventsTest, EveryLifecycleChangeArrivesWithItsDetail)
            v1::UNDEFINED_DETAIL_REMOVED);
     // Every event carried the same domain UUID.
     for (const v1::DomainEvent &skipped : watcher->skipped()) {
-        if (skipped.domain().name() == name)
+        if (skipped.domain().name() == name) {
             EXPECT_EQ(skipped.domain().uuid(), defined.uuid());
+        }
     }
 }
 
@@ -283,8 +285,9 @@ TEST_F(EventsTest, SkipCurrentDomainsStartsWithLiveEvents)
         },
         5000ms));
     std::optional<v1::DomainEvent> event = watcher.Next(kEventTimeout);
-    if (event) // a later poke, if any, is a live event too
+    if (event) { // a later poke, if any, is a live event too
         EXPECT_NE(event->event_case(), v1::DomainEvent::kCurrentDomains);
+    }
     for (const v1::DomainEvent &skipped : watcher.skipped())
         EXPECT_NE(skipped.event_case(), v1::DomainEvent::kCurrentDomains);
 }
