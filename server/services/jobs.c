@@ -112,8 +112,13 @@ static const struct {
           "/virtgrpc.v1.SnapshotService/RevertDomainSnapshot"),
     VG_OP(DELETE_SNAPSHOT, SNAPSHOT_DELETE, RETURN,
           "/virtgrpc.v1.SnapshotService/DeleteDomainSnapshot"),
+    VG_OP(BLOCK_PULL, BLOCK_PULL, BLOCK_EVENT, "/virtgrpc.v1.BlockJobService/BlockPull"),
+    VG_OP(BLOCK_REBASE, BLOCK_REBASE, BLOCK_EVENT, "/virtgrpc.v1.BlockJobService/BlockRebase"),
+    VG_OP(BLOCK_COPY, BLOCK_COPY, BLOCK_EVENT, "/virtgrpc.v1.BlockJobService/BlockCopy"),
+    VG_OP(BLOCK_COMMIT, BLOCK_COMMIT, BLOCK_EVENT, "/virtgrpc.v1.BlockJobService/BlockCommit"),
     VG_OP(BACKUP, BACKUP, JOB_COMPLETED_EVENT,
           "/virtgrpc.v1.CheckpointService/BeginDomainBackup"),
+    VG_OP(MIGRATE, MIGRATION, RETURN, "/virtgrpc.v1.MigrationService/MigrateDomain"),
 };
 
 int

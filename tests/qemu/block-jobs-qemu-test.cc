@@ -30,6 +30,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/block-job-client.h"
+#include "virtgrpc/v1/jobs.grpc.pb.h"
 #include "tests/support/domain-request.h"
 #include "tests/support/qemu-guest.h"
 
@@ -587,6 +588,106 @@ TEST_F(BlockJobsQemuTest, ThrottledCopyIsPivotedOnceReadyAndAShallowCopyIsCancel
     EXPECT_TRUE(Holds(copy_file, kOverlayData, true));
     EXPECT_TRUE(Holds(copy_file, kMiddleData, true));
     EXPECT_TRUE(Holds(copy_file, kTopData, true));
+}
+
+// The same operations as Jobs (JobService.StartJob): a throttled pull reports block
+// progress through WatchJob and ends COMPLETED when libvirt's BLOCK_JOB_2 event says so;
+// an active commit waits in READY and CancelJob with pivot completes it.
+TEST_F(BlockJobsQemuTest, BlockJobsRunAsJobsThatEndWithLibvirtsEvents)
+{
+    ASSERT_NO_FATAL_FAILURE(BuildChainAndBoot());
+    auto job_service = v1::JobService::NewStub(channel());
+    auto watch = [&](const std::string &id, const std::function<bool(const v1::Job &)> &stop) {
+        auto context = ContextWithDeadline(std::chrono::milliseconds(120000));
+        v1::WatchJobRequest request;
+        request.set_id(id);
+        request.set_interval_ms(100);
+        auto reader = job_service->WatchJob(context.get(), request);
+        std::vector<v1::Job> seen;
+        v1::Job job;
+        while (reader->Read(&job)) {
+            seen.push_back(job);
+            if (stop(job)) {
+                context->TryCancel();
+                break;
+            }
+        }
+        reader->Finish();
+        return seen;
+    };
+
+    v1::StartJobRequest pull;
+    *pull.mutable_block_pull() = BlockJobRequest<v1::BlockPullRequest>(name(), kDisk);
+    pull.mutable_block_pull()->set_bandwidth_bytes_per_s(kSlowBytesPerSecond);
+    v1::Job started;
+    {
+        auto context = ContextWithDeadline();
+        ASSERT_TRUE(Succeeded(job_service->StartJob(context.get(), pull, &started)));
+    }
+    EXPECT_EQ(started.kind(), v1::JOB_KIND_BLOCK_PULL);
+    // Unthrottle once progress was seen, so the pull ends soon.
+    bool unthrottled = false;
+    std::vector<v1::Job> seen = watch(started.id(), [&](const v1::Job &job) {
+        if (!unthrottled && job.has_block() && job.block().cursor() > 0) {
+            auto speed = BlockJobRequest<v1::SetBlockJobSpeedRequest>(name(), kDisk);
+            speed.set_bandwidth_bytes_per_s(0);
+            EXPECT_TRUE(Succeeded(jobs_->SetSpeed(speed)));
+            unthrottled = true;
+        }
+        return job.state() != v1::JOB_STATE_RUNNING;
+    });
+    ASSERT_FALSE(seen.empty());
+    bool had_progress = false;
+    for (const v1::Job &job : seen) {
+        if (job.has_block() && job.block().type() == v1::BLOCK_JOB_TYPE_PULL &&
+            job.block().cursor() < job.block().end())
+            had_progress = true;
+    }
+    EXPECT_TRUE(had_progress) << "no block progress while the pull ran";
+    EXPECT_EQ(seen.back().state(), v1::JOB_STATE_COMPLETED) << seen.back().DebugString();
+    EXPECT_EQ(BackingFile(Top()), "") << "the pull flattened the chain";
+}
+
+// An active commit as a Job waits in READY; CancelJob with pivot switches the disk to
+// the image below and the Job ends COMPLETED (from libvirt's BLOCK_JOB_2 event).
+TEST_F(BlockJobsQemuTest, ActiveCommitJobWaitsReadyAndCancelJobWithPivotCompletesIt)
+{
+    ASSERT_NO_FATAL_FAILURE(BuildChainAndBoot());
+    auto job_service = v1::JobService::NewStub(channel());
+    v1::StartJobRequest commit;
+    *commit.mutable_block_commit() = BlockJobRequest<v1::BlockCommitRequest>(name(), kDisk);
+    commit.mutable_block_commit()->set_base_image(Middle());
+    commit.mutable_block_commit()->add_flags(v1::BLOCK_COMMIT_FLAG_ACTIVE);
+    commit.mutable_block_commit()->add_flags(v1::BLOCK_COMMIT_FLAG_SHALLOW);
+    v1::Job started;
+    {
+        auto context = ContextWithDeadline();
+        ASSERT_TRUE(Succeeded(job_service->StartJob(context.get(), commit, &started)));
+    }
+    auto get = [&] {
+        auto context = ContextWithDeadline();
+        v1::GetJobRequest request;
+        v1::Job job;
+        request.set_id(started.id());
+        EXPECT_TRUE(Succeeded(job_service->GetJob(context.get(), request, &job)));
+        return job;
+    };
+    ASSERT_TRUE(WaitUntil([&] { return get().state() == v1::JOB_STATE_READY; },
+                          std::chrono::seconds(60)))
+        << get().DebugString();
+
+    {
+        auto context = ContextWithDeadline();
+        v1::CancelJobRequest cancel;
+        v1::Job reply;
+        cancel.set_id(started.id());
+        cancel.set_pivot(true);
+        ASSERT_TRUE(Succeeded(job_service->CancelJob(context.get(), cancel, &reply)));
+    }
+    ASSERT_TRUE(WaitUntil([&] { return get().state() == v1::JOB_STATE_COMPLETED; },
+                          std::chrono::seconds(60)))
+        << get().DebugString();
+    EXPECT_THAT(LiveDisk(), Not(HasSubstr(Top()))) << "the disk pivoted to the image below";
 }
 
 } // namespace
