@@ -23,6 +23,7 @@
 #include "tests/support/domain-request.h"
 #include "tests/support/migration-client.h"
 #include "tests/support/qemu-guest.h"
+#include "virtgrpc/v1/jobs.grpc.pb.h"
 #include "tests/support/second-libvirtd.h"
 
 namespace virtgrpc::testing
@@ -362,6 +363,49 @@ TEST_F(RealMigrationQemuTest, StartPostCopyDuringASlowMigrationFinishesItInPostC
         virDomainFree(moved);
     }
     virConnectClose(dconn);
+}
+
+// A slow live migration run as a Job: WatchJob shows libvirt's migration statistics
+// while it runs, CancelJob aborts it (virDomainAbortJob), the Job ends CANCELLED and the
+// guest keeps running here.
+TEST_F(RealMigrationQemuTest, MigrationJobShowsProgressAndCancelJobKeepsTheGuestHere)
+{
+    auto jobs = v1::JobService::NewStub(channel());
+    v1::StartJobRequest start;
+    *start.mutable_migrate() = LiveRequest(dest_->uri(), {v1::MIGRATE_FLAG_PEER2PEER});
+    start.mutable_migrate()->set_bandwidth_mibs(1);
+    v1::Job job;
+    {
+        auto context = ContextWithDeadline();
+        ASSERT_TRUE(Succeeded(jobs->StartJob(context.get(), start, &job)));
+    }
+    EXPECT_EQ(job.kind(), v1::JOB_KIND_MIGRATION);
+
+    auto context = ContextWithDeadline(std::chrono::milliseconds(120000));
+    v1::WatchJobRequest watch;
+    watch.set_id(job.id());
+    watch.set_interval_ms(200);
+    auto reader = jobs->WatchJob(context.get(), watch);
+    v1::Job seen;
+    bool cancelled = false;
+    bool progressed = false;
+    while (reader->Read(&seen)) {
+        if (seen.has_progress() && seen.progress().operation() == v1::JOB_OPERATION_MIGRATION_OUT &&
+            seen.progress().memory_processed() > 0)
+            progressed = true;
+        if (progressed && !cancelled) {
+            auto cancel_context = ContextWithDeadline();
+            v1::CancelJobRequest cancel;
+            v1::Job reply;
+            cancel.set_id(job.id());
+            EXPECT_TRUE(Succeeded(jobs->CancelJob(cancel_context.get(), cancel, &reply)));
+            cancelled = true;
+        }
+    }
+    ASSERT_TRUE(Succeeded(reader->Finish()));
+    EXPECT_TRUE(progressed) << "no migration statistics while it ran: " << seen.DebugString();
+    EXPECT_EQ(seen.state(), v1::JOB_STATE_CANCELLED) << seen.DebugString();
+    EXPECT_TRUE(WaitForState(v1::DOMAIN_STATE_RUNNING, kCallTimeout)) << "the guest stays here";
 }
 
 } // namespace
