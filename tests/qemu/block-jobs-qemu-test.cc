@@ -23,6 +23,7 @@
 #include <functional>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -688,6 +689,95 @@ TEST_F(BlockJobsQemuTest, ActiveCommitJobWaitsReadyAndCancelJobWithPivotComplete
                           std::chrono::seconds(60)))
         << get().DebugString();
     EXPECT_THAT(LiveDisk(), Not(HasSubstr(Top()))) << "the disk pivoted to the image below";
+}
+
+// A rebase and a copy as Jobs: the rebase Job ends COMPLETED with the new backing file
+// on disk; the copy Job (full, throttled) reports block progress, waits in READY, and
+// CancelJob with pivot moves the disk to the copy and ends it COMPLETED.
+TEST_F(BlockJobsQemuTest, RebaseAndCopyJobsEndAsTheDiskChainSays)
+{
+    ASSERT_NO_FATAL_FAILURE(BuildChainAndBoot());
+    auto job_service = v1::JobService::NewStub(channel());
+    auto start = [&](const v1::StartJobRequest &request) {
+        auto context = ContextWithDeadline();
+        v1::Job job;
+        EXPECT_TRUE(Succeeded(job_service->StartJob(context.get(), request, &job)));
+        return job;
+    };
+    auto get = [&](const std::string &id) {
+        auto context = ContextWithDeadline();
+        v1::GetJobRequest request;
+        v1::Job job;
+        request.set_id(id);
+        EXPECT_TRUE(Succeeded(job_service->GetJob(context.get(), request, &job)));
+        return job;
+    };
+    auto watch_to_end = [&](const std::string &id) {
+        auto context = ContextWithDeadline(std::chrono::milliseconds(120000));
+        v1::WatchJobRequest request;
+        request.set_id(id);
+        request.set_interval_ms(100);
+        auto reader = job_service->WatchJob(context.get(), request);
+        std::vector<v1::Job> seen;
+        v1::Job job;
+        while (reader->Read(&job))
+            seen.push_back(job);
+        EXPECT_TRUE(Succeeded(reader->Finish()));
+        return seen;
+    };
+
+    v1::StartJobRequest rebase;
+    *rebase.mutable_block_rebase() = BlockJobRequest<v1::BlockRebaseRequest>(name(), kDisk);
+    rebase.mutable_block_rebase()->set_base_image(Overlay());
+    v1::Job rebase_job = start(rebase);
+    EXPECT_EQ(rebase_job.kind(), v1::JOB_KIND_BLOCK_REBASE);
+    std::vector<v1::Job> rebased = watch_to_end(rebase_job.id());
+    ASSERT_FALSE(rebased.empty());
+    EXPECT_EQ(rebased.back().state(), v1::JOB_STATE_COMPLETED) << rebased.back().DebugString();
+    EXPECT_EQ(BackingFile(Top()), Overlay()) << BackingChain(Top());
+
+    const std::string copy_file = File("job-copy.qcow2");
+    v1::StartJobRequest copy;
+    *copy.mutable_block_copy() = BlockJobRequest<v1::BlockCopyRequest>(name(), kDisk);
+    copy.mutable_block_copy()->set_destination_xml(
+        "<disk type='file'><driver type='qcow2'/><source file='" + copy_file + "'/></disk>");
+    copy.mutable_block_copy()->set_bandwidth_bytes_per_s(kSlowBytesPerSecond);
+    copy.mutable_block_copy()->add_flags(v1::BLOCK_COPY_FLAG_TRANSIENT_JOB);
+    v1::Job copy_job = start(copy);
+    EXPECT_EQ(copy_job.kind(), v1::JOB_KIND_BLOCK_COPY);
+    // A watcher is what makes the server poll progress.
+    std::mutex seen_lock;
+    std::vector<v1::Job> seen;
+    std::thread watcher([&] {
+        std::vector<v1::Job> all = watch_to_end(copy_job.id());
+        std::lock_guard<std::mutex> lock(seen_lock);
+        seen = all;
+    });
+    auto copy_progress_seen = [&] {
+        v1::Job now = get(copy_job.id());
+        return now.has_block() && now.block().type() == v1::BLOCK_JOB_TYPE_COPY &&
+               now.block().end() > 0;
+    };
+    bool progressed = WaitUntil(copy_progress_seen, std::chrono::seconds(30));
+    auto speed = BlockJobRequest<v1::SetBlockJobSpeedRequest>(name(), kDisk);
+    speed.set_bandwidth_bytes_per_s(0);
+    EXPECT_TRUE(Succeeded(jobs_->SetSpeed(speed)));
+    bool ready = WaitUntil([&] { return get(copy_job.id()).state() == v1::JOB_STATE_READY; },
+                           std::chrono::seconds(60));
+    {
+        auto context = ContextWithDeadline();
+        v1::CancelJobRequest cancel;
+        v1::Job reply;
+        cancel.set_id(copy_job.id());
+        cancel.set_pivot(true);
+        EXPECT_TRUE(Succeeded(job_service->CancelJob(context.get(), cancel, &reply)));
+    }
+    watcher.join();
+    EXPECT_TRUE(progressed) << "no block progress while the copy ran";
+    ASSERT_TRUE(ready) << get(copy_job.id()).DebugString();
+    ASSERT_FALSE(seen.empty());
+    EXPECT_EQ(seen.back().state(), v1::JOB_STATE_COMPLETED) << seen.back().DebugString();
+    EXPECT_THAT(LiveDisk(), HasSubstr(copy_file)) << "the disk pivoted to the copy";
 }
 
 } // namespace
