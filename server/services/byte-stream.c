@@ -14,6 +14,7 @@
  * limit slot back and ends the RPC with the failure recorded, if any, else OK.
  */
 #include "server/services/byte-stream.h"
+#include "server/services/domain-xml.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -864,21 +865,21 @@ int
 vg_byte_stream_check_present(vg_call *call, virDomainPtr domain, const char *what,
                              const char *name)
 {
-    char needle[96];
-    char *xml;
-    bool found;
+    /* Aliases exist only while the domain runs; for a shut-off one libvirt's own answer
+     * (not running) is the better one. Consoles are named by alias, channels by target
+     * name or alias. */
+    static const char count_devices[] =
+        "count(/domain/devices/*[self::serial or self::console or self::parallel or "
+        "self::channel][alias/@name = $name or target/@name = $name])";
+    unsigned int aliases;
+    unsigned int matches;
 
     if (!*name)
         return 0;
-    xml = virDomainGetXMLDesc(domain, 0);
-    if (!xml)
-        return vg_call_fail_libvirt(call);
-    /* Only a running domain's XML has aliases; for a shut-off one libvirt's own answer
-     * (not running) is the better one. The name was checked to need no escaping. */
-    snprintf(needle, sizeof(needle), "name='%s'", name);
-    found = !strstr(xml, "<alias name=") || strstr(xml, needle);
-    free(xml);
-    if (!found) {
+    if (vg_domain_xml_count(call, domain, "count(//alias)", NULL, &aliases) < 0 ||
+        vg_domain_xml_count(call, domain, count_devices, name, &matches) < 0)
+        return -1;
+    if (aliases > 0 && matches == 0) {
         return vg_call_fail(call, GRPC_STATUS_NOT_FOUND, VG_REASON_INVALID_REQUEST,
                             "domain '%s' has no %s '%s'", virDomainGetName(domain), what,
                             name);

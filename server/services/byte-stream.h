@@ -68,7 +68,8 @@ int vg_byte_stream_run(vg_call *call, const vg_byte_stream_kind *kind);
  * INVALID_ARGUMENT naming `field` otherwise; "" is allowed (the first device). */
 int vg_byte_stream_check_device(vg_call *call, const char *field, const char *name);
 
-/* NOT_FOUND when running `domain` has no device (alias or target name) `name`: libvirt
- * itself answers INTERNAL_ERROR for that. "" passes. One virDomainGetXMLDesc. */
+/* NOT_FOUND when running `domain` has no console-like device or channel with alias or
+ * target name `name`: libvirt itself answers INTERNAL_ERROR for that. "" passes. Asks
+ * the live XML (domain-xml.h). */
 int vg_byte_stream_check_present(vg_call *call, virDomainPtr domain, const char *what,
                                  const char *name);

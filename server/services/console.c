@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "server/services/byte-stream.h"
+#include "server/services/domain-xml.h"
 #include "server/services/service.h"
 #include "vg-methods.h"
 
@@ -150,14 +151,10 @@ vg_graphics_domain(const ProtobufCMessage *open)
 static int
 vg_graphics_check_index(vg_call *call, virDomainPtr domain, unsigned int index)
 {
-    char *xml = virDomainGetXMLDesc(domain, 0);
-    unsigned int count = 0;
+    unsigned int count;
 
-    if (!xml)
-        return vg_call_fail_libvirt(call);
-    for (const char *p = strstr(xml, "<graphics "); p; p = strstr(p + 1, "<graphics "))
-        count++;
-    free(xml);
+    if (vg_domain_xml_count(call, domain, "count(/domain/devices/graphics)", NULL, &count) < 0)
+        return -1;
     if (index >= count) {
         return vg_call_fail(call, GRPC_STATUS_NOT_FOUND, VG_REASON_INVALID_REQUEST,
                             "domain '%s' has %u graphics devices: no 'open.index' %u",
