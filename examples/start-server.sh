@@ -1,6 +1,7 @@
 # Sourced by the example tests: starts virtgrpcd ($1) on test:///default on a free port and
 # sets ADDR=127.0.0.1:PORT; the server is stopped when the sourcing script exits.
-# Needs TMPDIR-like scratch space in $work.
+# The caller sets $work (a scratch directory) and reads $ADDR.
+# shellcheck disable=SC2154,SC2034
 start_virtgrpcd() {
     rm -f "$work/port"
     "$1" --connect=test:///default --listen=127.0.0.1:0 --port-file="$work/port" \

@@ -11,6 +11,7 @@ proto=$here/../../proto
 out=${1:-$here/gen}
 mkdir -p "$out/reflection"
 cd "$proto"
+# shellcheck disable=SC2046 # the .proto file names have no spaces
 protoc -I. --python_out="$out" --grpc_out="$out" \
     --plugin=protoc-gen-grpc=/usr/bin/grpc_python_plugin \
     $(find virtgrpc google -name '*.proto' | sort)
