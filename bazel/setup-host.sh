@@ -16,7 +16,15 @@ packages=(
     libpng-dev valgrind
     # A real hypervisor for the QEMU suite.
     libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils dnsmasq-base
+    # The example clients (examples/): Python's gRPC and protobuf, Node.js.
+    python3-grpcio python3-protobuf nodejs
 )
+
+# npm for examples/node: Debian ships it apart from nodejs, while a Node.js from elsewhere
+# (e.g. NodeSource's nodejs package) brings its own npm and conflicts with Debian's.
+if ! command -v npm >/dev/null 2>&1; then
+    packages+=(npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
