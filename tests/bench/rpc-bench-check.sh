@@ -1,6 +1,7 @@
 #!/bin/sh
 # Runs the benchmark given as $1 with the remaining arguments; it exits non-zero when a
-# call failed or a peer could not be reached. Timings are printed, not judged.
+# call failed or a libvirt peer connection could not be opened (without a running libvirtd
+# the remote peer is skipped, with a message). Timings are printed, not judged.
 set -eu
 bench=$1
 shift
