@@ -28,6 +28,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "tests/bench/process-sample.h"
 #include "tests/support/virtgrpcd-process.h"
 #include "virtgrpc/v1/domain.grpc.pb.h"
 #include "virtgrpc/v1/events.grpc.pb.h"
@@ -35,6 +36,9 @@
 namespace {
 
 using namespace virtgrpc;
+using bench::Percentile;
+using bench::ProcessSample;
+using bench::Sample;
 using Clock = std::chrono::system_clock;
 
 struct Options {
@@ -54,51 +58,6 @@ struct Subscriber {
     int received = 0;
     bool out_of_order = false;
 };
-
-struct ProcessSample {
-    long rss_kib = 0;
-    long hwm_kib = 0;
-    double cpu_s = 0;
-};
-
-ProcessSample Sample(pid_t pid)
-{
-    ProcessSample sample;
-    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-    std::string line;
-
-    while (std::getline(status, line)) {
-        if (line.rfind("VmRSS:", 0) == 0)
-            sample.rss_kib = std::stol(line.substr(6));
-        if (line.rfind("VmHWM:", 0) == 0)
-            sample.hwm_kib = std::stol(line.substr(6));
-    }
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-    // Fields after the ")" that ends the command name; utime and stime are 14 and 15.
-    std::istringstream fields(text.substr(text.rfind(')') + 2));
-    std::string field;
-    long utime = 0, stime = 0;
-    for (int i = 3; fields >> field; i++) {
-        if (i == 14)
-            utime = std::stol(field);
-        if (i == 15) {
-            stime = std::stol(field);
-            break;
-        }
-    }
-    sample.cpu_s = double(utime + stime) / double(sysconf(_SC_CLK_TCK));
-    return sample;
-}
-
-double Percentile(std::vector<double> &values, double p)
-{
-    if (values.empty())
-        return 0;
-    size_t index = std::min(values.size() - 1, size_t(p / 100.0 * double(values.size())));
-    std::nth_element(values.begin(), values.begin() + long(index), values.end());
-    return values[index];
-}
 
 Options Parse(int argc, char **argv)
 {
