@@ -14,6 +14,9 @@ packages=(
     libgtest-dev libgmock-dev libgrpc++-dev protobuf-compiler-grpc
     # Tests: decoding screenshots, and the server under valgrind (console-*-qemu-test).
     libpng-dev valgrind
+    # Fuzzing (tests/fuzz, --config=fuzz): clang and its libFuzzer + sanitizer runtimes
+    # (a Recommends of clang, which --no-install-recommends skips).
+    clang libclang-rt-14-dev
     # A real hypervisor for the QEMU suite.
     libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils dnsmasq-base
     # The example clients (examples/): Python's gRPC and protobuf, Node.js.

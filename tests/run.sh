@@ -2,11 +2,17 @@
 # Runs virtgrpc's test suites from a bare Debian 12 machine: installs what is missing
 # (bazel/setup-host.sh), starts what the QEMU suite needs, then `bazel test`.
 #
-#   tests/run.sh          both suites (what CI runs)
+#   tests/run.sh          every suite below, one after the other (what CI runs)
 #   tests/run.sh fast     the test-driver suite only (seconds; no libvirtd needed)
 #   tests/run.sh qemu     the QEMU suite only (minutes; libvirtd + a tiny real guest)
+#   tests/run.sh asan     the test-driver suite built with ASan + UBSan (--config=asan):
+#                         any sanitizer report of a test or of the virtgrpcd it starts
+#                         fails the test
+#   tests/run.sh fuzz     dispatch-fuzz: a bounded libFuzzer run over every RPC's
+#                         decoding, validation and handler (clang, --config=fuzz)
 #
-# Extra arguments after the suite go to `bazel test`.
+# Extra arguments after the suite go to `bazel test`. VG_OUTPUT_BASE=DIR builds in that
+# Bazel output base (the fuzz suite, built by clang, uses DIR-fuzz beside it).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -14,20 +20,59 @@ suite=${1:-all}
 shift || true
 
 case "$suite" in
-fast) filter=(--test_tag_filters=-qemu) ;;
-qemu) filter=(--test_tag_filters=qemu) ;;
-all) filter=() ;;
+fast | qemu | asan | fuzz | all) ;;
 *)
-    echo "usage: tests/run.sh [fast|qemu|all] [bazel test options]" >&2
+    echo "usage: tests/run.sh [fast|qemu|asan|fuzz|all] [bazel test options]" >&2
     exit 2
     ;;
 esac
 
 bash bazel/setup-host.sh
 
-if [ "$suite" != fast ] && [ -x tests/guest/start-libvirtd.sh ]; then
+if { [ "$suite" = qemu ] || [ "$suite" = all ]; } && [ -x tests/guest/start-libvirtd.sh ]; then
     bash tests/guest/start-libvirtd.sh
     bash tests/guest/build-guest.sh >/dev/null
 fi
 
-exec bazel test "${filter[@]}" "$@" //...
+bazel=(bazel ${VG_OUTPUT_BASE:+"--output_base=$VG_OUTPUT_BASE"})
+
+run_normal() {
+    "${bazel[@]}" test "$@" //...
+}
+
+# The asan build lives beside the normal one in the same output base: --platform_suffix
+# (.bazelrc) gives it its own output directory, so neither invalidates the other.
+run_asan() {
+    # Absolute: the tests and the servers they start run in different directories.
+    LSAN_OPTIONS="suppressions=$PWD/tests/sanitizers/lsan.supp:print_suppressions=0" \
+        "${bazel[@]}" test --config=asan --test_tag_filters=-qemu "$@" //...
+}
+
+run_fuzz() {
+    local base=${VG_OUTPUT_BASE:-$("${bazel[@]}" info output_base)}
+    bazel --output_base="$base-fuzz" test --config=fuzz "$@" //tests/fuzz:dispatch-fuzz-test
+}
+
+timed() {
+    local name=$1 start=$SECONDS status=0
+    shift
+    "$@" || status=$?
+    echo "tests/run.sh: suite '$name' $([ "$status" -eq 0 ] && echo passed || echo FAILED)" \
+        "in $((SECONDS - start)) s" >&2
+    return "$status"
+}
+
+case "$suite" in
+fast) exec "${bazel[@]}" test --test_tag_filters=-qemu "$@" //... ;;
+qemu) exec "${bazel[@]}" test --test_tag_filters=qemu "$@" //... ;;
+asan) run_asan "$@" ;;
+fuzz) run_fuzz "$@" ;;
+all)
+    # Every suite runs even when an earlier one failed; the exit status says if any did.
+    failed=0
+    timed normal run_normal "$@" || failed=1
+    timed asan run_asan "$@" || failed=1
+    timed fuzz run_fuzz "$@" || failed=1
+    exit "$failed"
+    ;;
+esac

@@ -674,8 +674,43 @@ vg_call_read_start(vg_call *call, vg_call_message_cb on_message, void *data)
 {
     call->on_message = on_message;
     call->on_message_data = data;
-    vg_call_post_recv(call);
+    if (call->call) /* background calls get their messages from vg_call_background_deliver */
+        vg_call_post_recv(call);
     return 0;
+}
+
+void
+vg_call_background_deliver(vg_call *call, const ProtobufCMessage *message)
+{
+    bool open;
+
+    pthread_mutex_lock(&call->lock);
+    open = !call->call && call->on_message && !call->finish_requested && !call->closed;
+    pthread_mutex_unlock(&call->lock);
+    if (open)
+        call->on_message(call, message, call->on_message_data);
+}
+
+void
+vg_call_background_cancel(vg_call *call)
+{
+    vg_call_done_cb on_done;
+    void *data;
+
+    pthread_mutex_lock(&call->lock);
+    if (call->call || call->closed) {
+        pthread_mutex_unlock(&call->lock);
+        return;
+    }
+    call->closed = true;
+    call->cancelled = 1;
+    on_done = call->on_done;
+    data = call->on_done_data;
+    call->on_done = NULL;
+    pthread_mutex_unlock(&call->lock);
+
+    if (on_done)
+        on_done(call, true, data);
 }
 
 static void

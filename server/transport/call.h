@@ -82,6 +82,16 @@ uint8_t *vg_call_failure_pack(vg_call *call, size_t *length);
  */
 vg_call *vg_call_new_background(const vg_method *method);
 
+/*
+ * In-process drivers of streaming handlers (tests/fuzz/): a background call has no
+ * client, so these play its part. vg_call_read_start on a background call only records
+ * the callback; vg_call_background_deliver hands it one client message (NULL: the
+ * half-close), on the calling thread. vg_call_background_cancel ends the call as a
+ * client cancel would: `on_done` runs with cancelled = true, later sends fail.
+ */
+void vg_call_background_deliver(vg_call *call, const ProtobufCMessage *message);
+void vg_call_background_cancel(vg_call *call);
+
 /* Call-lifetime memory, zero-filled. Never NULL (aborts on out-of-memory, as glib). */
 void *vg_call_alloc(vg_call *call, size_t size);
 char *vg_call_strdup(vg_call *call, const char *string);

@@ -28,6 +28,15 @@ std::string UniqueName(const char *what) {
     return name.str();
 }
 
+// What AddressSanitizer, LeakSanitizer and UndefinedBehaviorSanitizer print when a
+// sanitized virtgrpcd (--config=asan) finds a bug. With halt_on_error the process also
+// exits non-zero, but a test that kills the server on purpose does not look at that.
+const char *const kSanitizerReports[] = {
+    "ERROR: AddressSanitizer",
+    "ERROR: LeakSanitizer",
+    "runtime error:",
+};
+
 }  // namespace
 
 std::string VirtgrpcdProcess::BinaryPath() {
@@ -81,6 +90,7 @@ VirtgrpcdProcess::VirtgrpcdProcess(const Options &options) {
         int status;
         if (waitpid(pid_, &status, WNOHANG) == pid_) {
             pid_ = -1;
+            CheckSanitizerReports();
             ADD_FAILURE() << "virtgrpcd exited during start-up:\n" << Log();
             return;
         }
@@ -106,6 +116,7 @@ int VirtgrpcdProcess::Stop(int signal, std::chrono::milliseconds timeout) {
         pid_t done = waitpid(pid_, &status, WNOHANG);
         if (done == pid_) {
             pid_ = -1;
+            CheckSanitizerReports();
             if (WIFEXITED(status))
                 return WEXITSTATUS(status);
             return 128 + WTERMSIG(status);
@@ -115,7 +126,18 @@ int VirtgrpcdProcess::Stop(int signal, std::chrono::milliseconds timeout) {
     kill(pid_, SIGKILL);
     waitpid(pid_, &status, 0);
     pid_ = -1;
+    CheckSanitizerReports();
     return -1;
+}
+
+void VirtgrpcdProcess::CheckSanitizerReports() const {
+    std::string log = Log();
+    for (const char *report : kSanitizerReports) {
+        if (log.find(report) != std::string::npos) {
+            ADD_FAILURE() << "virtgrpcd reported '" << report << "':\n" << log;
+            return;
+        }
+    }
 }
 
 std::string VirtgrpcdProcess::Log() const {

@@ -35,7 +35,8 @@ class VirtgrpcdProcess {
 
     // Sends `signal` and waits up to `timeout` for the exit. Returns the exit code,
     // 128 + signal number when killed, or -1 when it did not exit in time (then it is
-    // killed).
+    // killed). Fails the test (ADD_FAILURE) when the server's log holds a sanitizer
+    // report, whatever the exit status.
     int Stop(int signal, std::chrono::milliseconds timeout);
 
     // The server's stderr so far (its log), for failure messages.
@@ -45,6 +46,9 @@ class VirtgrpcdProcess {
     static std::string BinaryPath();
 
   private:
+    // Fails the test when the server's log holds a sanitizer report (--config=asan).
+    void CheckSanitizerReports() const;
+
     pid_t pid_ = -1;
     std::string target_;
     std::string log_path_;
