@@ -419,9 +419,16 @@ TEST_F(SlowWatcherTest, AWatcherThatDoesNotReadIsCutOffAndOthersGetEverything)
         << status.error_message();
     EXPECT_LT(got, kEvents);
     // Bounded: the cut-off watcher's backlog is gone, not growing with the flood.
+    // Not under AddressSanitizer (tests/run.sh asan): its quarantine keeps freed memory
+    // resident on purpose, so RSS says nothing there; its leak check covers the backlog.
     long rss_after = RssKib(server().pid());
+#ifndef __SANITIZE_ADDRESS__
     EXPECT_LT(rss_after - rss_before, 20 * 1024) << "server RSS grew from " << rss_before
                                                   << " KiB to " << rss_after << " KiB";
+#else
+    (void)rss_before;
+    (void)rss_after;
+#endif
     EXPECT_TRUE(ServerStillServes());
 }
 
