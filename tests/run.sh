@@ -45,7 +45,7 @@ run_normal() {
 run_asan() {
     # Absolute: the tests and the servers they start run in different directories.
     LSAN_OPTIONS="suppressions=$PWD/tests/sanitizers/lsan.supp:print_suppressions=0" \
-        "${bazel[@]}" test --config=asan --test_tag_filters=-qemu "$@" //...
+        "${bazel[@]}" test --config=asan --test_tag_filters=-qemu --build_tests_only "$@" //...
 }
 
 run_fuzz() {
