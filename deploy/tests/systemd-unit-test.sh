@@ -42,7 +42,7 @@ else
     echo "ok: no warning"
 fi
 sed 's/^ProtectSystem=/ProtectSystm=/' "$work/units/virtgrpcd.service" >"$work/units/typo.service"
-out=$(cd "$work/units" && systemd-analyze verify "$work/units/typo.service" 2>&1 || true)
+out=$(cd "$work/units" && { systemd-analyze verify "$work/units/typo.service" 2>&1 || true; })
 case "$out" in
 *"Unknown key 'ProtectSystm'"*) echo "ok: a misspelt key is reported: $out" ;;
 *) fail "a misspelt key went unnoticed: '$out'" ;;
@@ -76,6 +76,6 @@ for s in $sockets; do
 done
 grep -q '^ExecStart=.* --config /etc/virtgrpc/virtgrpcd.conf' "$unit" ||
     fail "ExecStart= does not read /etc/virtgrpc/virtgrpcd.conf"
-[ "$failed" -eq 0 ] && echo "ok: sockets" $sockets "in $runtime"
+[ "$failed" -eq 0 ] && echo "ok: sockets $(echo "$sockets" | tr '\n' ' ')in $runtime"
 
 exit "$failed"
