@@ -1,6 +1,7 @@
 // mode=client: vg-client-gen.h / vg-client-gen.c, one typed function (or an
 // open/send/next family for streams) per RPC, each a thin cast around the generic
-// calls of client/vg-client.h.
+// calls of client/vg-client.h, and a table of every RPC (vg_client_methods[]) for
+// generic tools that pick a method by name at run time (the CLI's `call`).
 #include "bazel/codegen/codegen.h"
 
 namespace vg_codegen {
@@ -144,6 +145,84 @@ Functions(const pb::MethodDescriptor *method)
     };
 }
 
+// The first sentence of a method's comment, on one line: the summary tools list.
+std::string
+Summary(const pb::MethodDescriptor *method)
+{
+    std::string comment = LeadingComment(method);
+    std::string summary;
+    for (size_t i = 0; i < comment.size(); i++) {
+        char c = comment[i] == '\n' ? ' ' : comment[i];
+        if (c == ' ' && !summary.empty() && summary.back() == ' ') {
+            continue;
+        }
+        if (c == ' ' && summary.empty()) {
+            continue;
+        }
+        summary += c;
+        if (c == '.' && (i + 1 == comment.size() || comment[i + 1] == ' ' ||
+                         comment[i + 1] == '\n')) {
+            break;
+        }
+    }
+    return summary;
+}
+
+std::string
+KindName(const pb::MethodDescriptor *method)
+{
+    if (method->client_streaming()) {
+        return method->server_streaming() ? "VG_CLIENT_RPC_BIDI_STREAMING"
+                                          : "VG_CLIENT_RPC_CLIENT_STREAMING";
+    }
+    return method->server_streaming() ? "VG_CLIENT_RPC_SERVER_STREAMING"
+                                      : "VG_CLIENT_RPC_UNARY";
+}
+
+// One initializer of vg_client_methods[].
+std::string
+TableRow(const pb::MethodDescriptor *method)
+{
+    return "    {\n"
+           "        " + CString(Path(method)) + ",\n"
+           "        " + CString(method->service()->full_name()) + ",\n"
+           "        " + CString(method->name()) + ",\n"
+           "        " + KindName(method) + ",\n"
+           "        &" + CDescriptorName(method->input_type()) + ",\n"
+           "        &" + CDescriptorName(method->output_type()) + ",\n"
+           "        " + CString(Summary(method)) + ",\n"
+           "    },\n";
+}
+
+const char kTableDeclarations[] =
+    "/* How requests and responses flow, from the .proto `stream` keywords. */\n"
+    "typedef enum vg_client_rpc_kind {\n"
+    "    VG_CLIENT_RPC_UNARY,\n"
+    "    VG_CLIENT_RPC_SERVER_STREAMING,\n"
+    "    VG_CLIENT_RPC_CLIENT_STREAMING,\n"
+    "    VG_CLIENT_RPC_BIDI_STREAMING,\n"
+    "} vg_client_rpc_kind;\n"
+    "\n"
+    "/*\n"
+    " * One RPC, for tools that choose the method at run time: call it with\n"
+    " * vg_client_call_unary() / vg_client_stream_open() on `path`, build the request\n"
+    " * from `request_type` (protobuf-c's descriptor) and read `response_type`.\n"
+    " */\n"
+    "typedef struct vg_client_method {\n"
+    "    const char *path;    /* \"/virtgrpc.v1.DomainService/GetDomain\" */\n"
+    "    const char *service; /* \"virtgrpc.v1.DomainService\" */\n"
+    "    const char *name;    /* \"GetDomain\" */\n"
+    "    vg_client_rpc_kind kind;\n"
+    "    const ProtobufCMessageDescriptor *request_type;\n"
+    "    const ProtobufCMessageDescriptor *response_type;\n"
+    "    const char *summary; /* first sentence of the .proto comment, or \"\" */\n"
+    "} vg_client_method;\n"
+    "\n"
+    "/* Every RPC of every service, in .proto order. */\n"
+    "extern const vg_client_method vg_client_methods[];\n"
+    "extern const size_t vg_client_methods_count;\n"
+    "\n";
+
 }  // namespace
 
 bool
@@ -153,6 +232,7 @@ EmitClient(const Request &request, pb::compiler::GeneratorContext *context,
     std::set<std::string> headers;
     std::vector<Function> functions;
     std::set<std::string> names;
+    std::string table;
     for (const pb::FileDescriptor *file : request.to_generate) {
         // Every message type, not only those of RPCs: the umbrella header
         // client/virtgrpc.h gets all of them through this one.
@@ -163,6 +243,7 @@ EmitClient(const Request &request, pb::compiler::GeneratorContext *context,
                 const pb::MethodDescriptor *method = service->method(m);
                 headers.insert(PbcHeader(method->input_type()->file()));
                 headers.insert(PbcHeader(method->output_type()->file()));
+                table += TableRow(method);
                 for (Function &function : Functions(method)) {
                     if (!names.insert(function.name).second) {
                         *error = Path(method) + ": client function " + function.name +
@@ -187,6 +268,7 @@ EmitClient(const Request &request, pb::compiler::GeneratorContext *context,
         h += "#include " + CString(header) + "\n";
     }
     h += "\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";
+    h += kTableDeclarations;
     for (const Function &function : functions) {
         h += Declaration(function);
     }
@@ -197,6 +279,9 @@ EmitClient(const Request &request, pb::compiler::GeneratorContext *context,
     for (const Function &function : functions) {
         c += Definition(function);
     }
+    c += "const vg_client_method vg_client_methods[] = {\n" + table + "};\n\n"
+         "const size_t vg_client_methods_count =\n"
+         "    sizeof(vg_client_methods) / sizeof(vg_client_methods[0]);\n";
 
     return WriteFile(context, "vg-client-gen.h", h) &&
            WriteFile(context, "vg-client-gen.c", c);
