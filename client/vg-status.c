@@ -18,6 +18,22 @@
 /* Any.type_url is "<prefix>/<full message name>"; only the name identifies the type. */
 #define VG_ERROR_INFO_TYPE "google.rpc.ErrorInfo"
 
+const char *
+vg_code_name(vg_code code)
+{
+    /* Indexed by the code: the numbers are fixed by the gRPC specification. */
+    static const char *const names[] = {
+        "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
+        "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
+        "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL",
+        "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
+    };
+
+    if ((unsigned)code >= sizeof(names) / sizeof(names[0]))
+        return "UNKNOWN_CODE";
+    return names[code];
+}
+
 void
 vg_status_clear(vg_status *status)
 {
