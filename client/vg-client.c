@@ -61,11 +61,11 @@ vg_read_pem(const char *what, const char *pem, const char *path, const char **ou
     }
     length = fread(contents, 1, VG_MAX_PEM_BYTES + 1, file);
     if (ferror(file) || length > VG_MAX_PEM_BYTES || length == 0) {
-        vg_status_set(status, VG_CODE_INVALID_ARGUMENT,
-                      "cannot read the TLS %s '%s': %s", what, path,
-                      ferror(file) ? strerror(errno)
-                                   : length == 0 ? "the file is empty"
-                                                 : "larger than 1 MiB");
+        vg_status_set(status, VG_CODE_INVALID_ARGUMENT, "cannot read the TLS %s '%s': %s",
+                      what, path,
+                      ferror(file)  ? strerror(errno)
+                      : length == 0 ? "the file is empty"
+                                    : "larger than 1 MiB");
         fclose(file);
         free(contents);
         return -1;
@@ -90,7 +90,7 @@ vg_tls_requested(const vg_tls_options *tls)
 static grpc_channel_credentials *
 vg_credentials_new(const vg_tls_options *tls, vg_status *status)
 {
-    grpc_ssl_pem_key_cert_pair pair = { NULL, NULL };
+    grpc_ssl_pem_key_cert_pair pair = {NULL, NULL};
     grpc_channel_credentials *credentials = NULL;
     char *ca_owned = NULL, *cert_owned = NULL, *key_owned = NULL;
     const char *ca, *cert, *key;
@@ -106,7 +106,8 @@ vg_credentials_new(const vg_tls_options *tls, vg_status *status)
     if ((cert == NULL) != (key == NULL)) {
         vg_status_set(status, VG_CODE_INVALID_ARGUMENT,
                       "a TLS client certificate needs its key and a key its certificate "
-                      "(got only the %s)", cert != NULL ? "certificate" : "key");
+                      "(got only the %s)",
+                      cert != NULL ? "certificate" : "key");
         goto cleanup;
     }
     pair.cert_chain = cert;
@@ -116,7 +117,7 @@ vg_credentials_new(const vg_tls_options *tls, vg_status *status)
     if (credentials == NULL)
         vg_status_set(status, VG_CODE_INVALID_ARGUMENT, "gRPC refused the TLS settings");
 
- cleanup:
+cleanup:
     free(ca_owned);
     free(cert_owned);
     free(key_owned);
@@ -258,16 +259,16 @@ vg_client_deadline(const vg_client *client, int64_t deadline_ms)
 }
 
 grpc_call *
-vg_client_create_call(vg_client *client, grpc_completion_queue *cq,
-                      const char *method_path, int64_t deadline_ms)
+vg_client_create_call(vg_client *client, grpc_completion_queue *cq, const char *method_path,
+                      int64_t deadline_ms)
 {
     /* Copied: a stream's call outlives the caller's string. */
     grpc_slice method = grpc_slice_from_copied_string(method_path);
     grpc_call *call;
 
-    call = grpc_channel_create_call(client->channel, NULL, GRPC_PROPAGATE_DEFAULTS, cq,
-                                    method, NULL, vg_client_deadline(client, deadline_ms),
-                                    NULL);
+    call =
+        grpc_channel_create_call(client->channel, NULL, GRPC_PROPAGATE_DEFAULTS, cq, method,
+                                 NULL, vg_client_deadline(client, deadline_ms), NULL);
     grpc_slice_unref(method);
     return call;
 }
@@ -279,8 +280,8 @@ vg_client_cq_destroy(grpc_completion_queue *cq)
 
     grpc_completion_queue_shutdown(cq);
     do {
-        event = grpc_completion_queue_pluck(cq, NULL, gpr_inf_future(GPR_CLOCK_REALTIME),
-                                            NULL);
+        event =
+            grpc_completion_queue_pluck(cq, NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
     } while (event.type != GRPC_QUEUE_SHUTDOWN);
     grpc_completion_queue_destroy(cq);
 }
@@ -335,8 +336,7 @@ int
 vg_client_call_unary(vg_client *client, const char *method_path,
                      const ProtobufCMessage *request,
                      const ProtobufCMessageDescriptor *response_type,
-                     ProtobufCMessage **response, int64_t deadline_ms,
-                     vg_status *status)
+                     ProtobufCMessage **response, int64_t deadline_ms, vg_status *status)
 {
     grpc_metadata_array initial_metadata;
     grpc_metadata_array trailing_metadata;
@@ -351,8 +351,8 @@ vg_client_call_unary(vg_client *client, const char *method_path,
     grpc_op ops[6];
     int ret = -1;
 
-    if (client == NULL || method_path == NULL || request == NULL ||
-        response_type == NULL || response == NULL) {
+    if (client == NULL || method_path == NULL || request == NULL || response_type == NULL ||
+        response == NULL) {
         vg_status_set(status, VG_CODE_INVALID_ARGUMENT,
                       "vg_client_call_unary: client, method_path, request, response_type "
                       "and response are required");
@@ -364,7 +364,8 @@ vg_client_call_unary(vg_client *client, const char *method_path,
     cq = grpc_completion_queue_create_for_pluck(NULL);
     call = vg_client_create_call(client, cq, method_path, deadline_ms);
     if (call == NULL) {
-        vg_status_set(status, VG_CODE_INTERNAL, "cannot create a call to '%s'", method_path);
+        vg_status_set(status, VG_CODE_INTERNAL, "cannot create a call to '%s'",
+                      method_path);
         goto cleanup;
     }
     request_buffer = vg_message_pack(request);
@@ -406,7 +407,7 @@ vg_client_call_unary(vg_client *client, const char *method_path,
     ret = vg_message_unpack(response_buffer, response_type, response, status);
     response_buffer = NULL;
 
- cleanup:
+cleanup:
     if (response_buffer != NULL)
         grpc_byte_buffer_destroy(response_buffer);
     if (request_buffer != NULL)

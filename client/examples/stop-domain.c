@@ -19,7 +19,7 @@ main(int argc, char **argv)
     Virtgrpc__V1__DomainRef ref = VIRTGRPC__V1__DOMAIN_REF__INIT;
     Virtgrpc__V1__Domain *domain = NULL;
     vg_client *client = NULL;
-    vg_status status = { 0 };
+    vg_status status = {0};
     int rc = 1;
 
     if (name == NULL) {
@@ -32,7 +32,8 @@ main(int argc, char **argv)
     ref.ref_case = VIRTGRPC__V1__DOMAIN_REF__REF_NAME;
     ref.name = (char *)name;
     if (is_forced) {
-        Virtgrpc__V1__DestroyDomainRequest request = VIRTGRPC__V1__DESTROY_DOMAIN_REQUEST__INIT;
+        Virtgrpc__V1__DestroyDomainRequest request =
+            VIRTGRPC__V1__DESTROY_DOMAIN_REQUEST__INIT;
 
         request.domain = &ref;
         if (vgc_domain_service_destroy_domain(client, &request, &domain, 5000, &status) < 0)
@@ -42,7 +43,8 @@ main(int argc, char **argv)
             VIRTGRPC__V1__SHUTDOWN_DOMAIN_REQUEST__INIT;
 
         request.domain = &ref;
-        if (vgc_domain_service_shutdown_domain(client, &request, &domain, 5000, &status) < 0)
+        if (vgc_domain_service_shutdown_domain(client, &request, &domain, 5000, &status) <
+            0)
             goto out;
     }
 

@@ -38,15 +38,15 @@ on_event(const Virtgrpc__V1__DomainEvent *event, void *user_data)
 int
 main(int argc, char **argv)
 {
-    vg_client_options options = { .target = argc > 3 ? argv[3] : "127.0.0.1:50051" };
+    vg_client_options options = {.target = argc > 3 ? argv[3] : "127.0.0.1:50051"};
     Virtgrpc__V1__DomainRef ref = VIRTGRPC__V1__DOMAIN_REF__INIT;
-    Virtgrpc__V1__DomainRef *refs[] = { &ref };
-    Virtgrpc__V1__EventKind kinds[] = { VIRTGRPC__V1__EVENT_KIND__EVENT_KIND_LIFECYCLE };
+    Virtgrpc__V1__DomainRef *refs[] = {&ref};
+    Virtgrpc__V1__EventKind kinds[] = {VIRTGRPC__V1__EVENT_KIND__EVENT_KIND_LIFECYCLE};
     Virtgrpc__V1__WatchEventsRequest request = VIRTGRPC__V1__WATCH_EVENTS_REQUEST__INIT;
-    struct watch watch = { 0, 0 };
+    struct watch watch = {0, 0};
     vg_client_stream *stream = NULL;
     vg_client *client = NULL;
-    vg_status status = { 0 };
+    vg_status status = {0};
     int rc = 1;
 
     if (argc < 3 || (watch.wanted = atoi(argv[2])) <= 0) {

@@ -27,14 +27,16 @@ caller(void *unused)
     (void)unused;
     for (int i = 0; i < calls_each; i++) {
         Virtgrpc__V1__DomainRef ref = VIRTGRPC__V1__DOMAIN_REF__INIT;
-        Virtgrpc__V1__GetDomainInfoRequest request = VIRTGRPC__V1__GET_DOMAIN_INFO_REQUEST__INIT;
+        Virtgrpc__V1__GetDomainInfoRequest request =
+            VIRTGRPC__V1__GET_DOMAIN_INFO_REQUEST__INIT;
         Virtgrpc__V1__DomainInfo *info = NULL;
-        vg_status status = { 0 };
+        vg_status status = {0};
 
         ref.ref_case = VIRTGRPC__V1__DOMAIN_REF__REF_NAME;
         ref.name = "test";
         request.domain = &ref;
-        if (vgc_domain_service_get_domain_info(client, &request, &info, 10000, &status) < 0) {
+        if (vgc_domain_service_get_domain_info(client, &request, &info, 10000, &status) <
+            0) {
             fprintf(stderr, "GetDomainInfo: %s\n", status.message);
             failures++;
         } else {
@@ -69,7 +71,7 @@ static void *
 canceller(void *user_data)
 {
     struct watch *watch = user_data;
-    struct timespec pause = { 0, 2 * 1000 * 1000 };
+    struct timespec pause = {0, 2 * 1000 * 1000};
 
     while (!watch->is_done) {
         pthread_mutex_lock(&watch->lock);
@@ -89,10 +91,11 @@ watcher(void *user_data)
     while (!is_stopping) {
         Virtgrpc__V1__WatchEventsRequest request = VIRTGRPC__V1__WATCH_EVENTS_REQUEST__INIT;
         vg_client_stream *stream = NULL;
-        vg_status status = { 0 };
+        vg_status status = {0};
 
         watch->messages = 0;
-        if (vgc_event_service_watch_events_open(client, &request, -1, &stream, &status) < 0) {
+        if (vgc_event_service_watch_events_open(client, &request, -1, &stream, &status) <
+            0) {
             failures++;
             vg_status_clear(&status);
             continue;
@@ -120,11 +123,11 @@ watcher(void *user_data)
 int
 main(int argc, char **argv)
 {
-    vg_client_options options = { 0 };
+    vg_client_options options = {0};
     int threads = argc > 2 ? atoi(argv[2]) : 16;
     pthread_t callers[256], watch_thread, cancel_thread;
-    struct watch watch = { PTHREAD_MUTEX_INITIALIZER, NULL, 0, false };
-    vg_status status = { 0 };
+    struct watch watch = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, false};
+    vg_status status = {0};
 
     calls_each = argc > 3 ? atoi(argv[3]) : 200;
     if (argc < 2 || threads < 1 || threads > 256 || calls_each < 1) {
