@@ -647,6 +647,64 @@ TEST_F(CClientTest, ConsoleOnTheTestDriverEndsWithLibvirtsNoSupport) {
     EXPECT_TRUE(ServerStillServes());
 }
 
+// The stock domain has no <graphics>: the server's own check ends the stream.
+TEST_F(CClientTest, GraphicsOfADomainWithoutDisplayEndsNotFound) {
+    vg_client_stream *stream = nullptr;
+    ASSERT_EQ(vgc_console_service_open_domain_graphics_open(client_, kDeadlineMs, &stream,
+                                                            &status_),
+              0)
+        << status_.message;
+    Virtgrpc__V1__DomainRef ref = NameRef(kStockDomainName);
+    Virtgrpc__V1__GraphicsOpen open = VIRTGRPC__V1__GRAPHICS_OPEN__INIT;
+    open.domain = &ref;
+    Virtgrpc__V1__OpenDomainGraphicsRequest request =
+        VIRTGRPC__V1__OPEN_DOMAIN_GRAPHICS_REQUEST__INIT;
+    request.request_case = VIRTGRPC__V1__OPEN_DOMAIN_GRAPHICS_REQUEST__REQUEST_OPEN;
+    request.open = &open;
+    vg_status send_status = {};
+    vgc_console_service_open_domain_graphics_send(stream, &request, &send_status);
+    vg_status_clear(&send_status);
+
+    Virtgrpc__V1__GuestOutput *output = nullptr;
+    EXPECT_EQ(vgc_console_service_open_domain_graphics_next(stream, &output, &status_), -1);
+    EXPECT_EQ(status_.code, VG_CODE_NOT_FOUND) << status_.message;
+    EXPECT_STREQ(status_.error_domain, "virtgrpc.io");
+    EXPECT_NE(std::string(status_.message).find("graphics"), std::string::npos)
+        << status_.message;
+    vg_client_stream_free(stream);
+}
+
+// A server stream with a payload: the MIME type, then the image in chunks.
+TEST_F(CClientTest, ScreenshotStreamsAPngThroughTheIterator) {
+    Virtgrpc__V1__DomainRef ref = NameRef(kStockDomainName);
+    Virtgrpc__V1__GetDomainScreenshotRequest request =
+        VIRTGRPC__V1__GET_DOMAIN_SCREENSHOT_REQUEST__INIT;
+    request.domain = &ref;
+    vg_client_stream *stream = nullptr;
+    ASSERT_EQ(vgc_console_service_get_domain_screenshot_open(client_, &request, kDeadlineMs,
+                                                             &stream, &status_),
+              0)
+        << status_.message;
+
+    std::string mime_type, image;
+    int rc;
+    Virtgrpc__V1__ScreenshotChunk *raw = nullptr;
+    while ((rc = vgc_console_service_get_domain_screenshot_next(stream, &raw, &status_)) == 1) {
+        Unpacked<Virtgrpc__V1__ScreenshotChunk> chunk(raw);
+        if (chunk->chunk_case == VIRTGRPC__V1__SCREENSHOT_CHUNK__CHUNK_MIME_TYPE) {
+            EXPECT_TRUE(image.empty()) << "the MIME type comes first";
+            mime_type = chunk->mime_type;
+        } else if (chunk->chunk_case == VIRTGRPC__V1__SCREENSHOT_CHUNK__CHUNK_DATA) {
+            image.append(reinterpret_cast<const char *>(chunk->data.data), chunk->data.len);
+        }
+    }
+    EXPECT_EQ(rc, 0) << status_.message;
+    EXPECT_EQ(mime_type, "image/png");
+    ASSERT_GT(image.size(), 8u);
+    EXPECT_EQ(image.compare(0, 8, "\x89PNG\r\n\x1a\n"), 0);
+    vg_client_stream_free(stream);
+}
+
 // --- no server -----------------------------------------------------------------
 
 // A loopback port that is bound but not listening, so connections to it are refused
