@@ -16,13 +16,15 @@ def _merged_archive_impl(ctx):
     for archive in archives:
         script += "ADDLIB %s\n" % archive.path
     script += "SAVE\nEND\n"
+    cc_toolchain = ctx.attr._cc_toolchain[cc_common.CcToolchainInfo]
     ctx.actions.run_shell(
-        inputs = archives,
+        inputs = depset(archives, transitive = [cc_toolchain.all_files]),
         outputs = [ctx.outputs.out],
         # ar's MRI script keeps members whose names repeat across archives, which
-        # extracting with `ar x` into one directory would overwrite.
-        command = "printf '%s' \"$1\" | ar -M && ranlib \"$2\"",
-        arguments = [script, ctx.outputs.out.path],
+        # extracting with `ar x` into one directory would overwrite. `ar s` writes the
+        # symbol index.
+        command = "printf '%s' \"$1\" | \"$2\" -M && \"$2\" s \"$3\"",
+        arguments = [script, cc_toolchain.ar_executable, ctx.outputs.out.path],
         mnemonic = "MergeArchives",
         progress_message = "Merging %d archives into %s" % (len(archives), ctx.outputs.out.short_path),
     )
@@ -34,5 +36,8 @@ vg_merged_archive = rule(
     attrs = {
         "deps": attr.label_list(providers = [CcInfo]),
         "out": attr.output(mandatory = True),
+        "_cc_toolchain": attr.label(
+            default = Label("@bazel_tools//tools/cpp:current_cc_toolchain"),
+        ),
     },
 )

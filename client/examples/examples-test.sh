@@ -78,6 +78,11 @@ fi
 grep -qx vg_client_new "$work/symbols" || fail "vg_client_new is not exported"
 grep -qx vgc_domain_service_list_domains "$work/symbols" || fail "generated functions are not exported"
 grep -qx virtgrpc__v1__domain__descriptor "$work/symbols" || fail "message descriptors are not exported"
+# Two archive members share the name reflection.pb-c.pic.o (v1 and v1alpha): both made it.
+for version in v1 v1alpha; do
+    grep -qx "grpc__reflection__${version}__server_reflection_request__descriptor" \
+        "$work/symbols" || fail "the reflection $version message code is missing"
+done
 if grep -qx vg_status_set "$work/symbols"; then
     fail "the internal vg_status_set is exported"
 fi
