@@ -9,8 +9,11 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <iostream>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <memory>
 #include <future>
 #include <string>
 #include <thread>
@@ -703,6 +706,122 @@ TEST_F(CClientTest, ScreenshotStreamsAPngThroughTheIterator) {
     ASSERT_GT(image.size(), 8u);
     EXPECT_EQ(image.compare(0, 8, "\x89PNG\r\n\x1a\n"), 0);
     vg_client_stream_free(stream);
+}
+
+// --- TLS against the real server ---------------------------------------------------------
+
+// Whether this virtgrpcd has TLS listeners (the --tls-cert option): the server's TLS
+// arrives on its own branch; until then these tests skip.
+bool ServerHasTls() {
+    std::string command = VirtgrpcdProcess::BinaryPath() + " --help 2>&1";
+    std::unique_ptr<FILE, int (*)(FILE *)> help(popen(command.c_str(), "r"), pclose);
+    std::string text;
+    char buffer[4096];
+    size_t n;
+    while (help && (n = fread(buffer, 1, sizeof(buffer), help.get())) > 0)
+        text.append(buffer, n);
+    return text.find("--tls-cert") != std::string::npos;
+}
+
+// client/testdata/make-certs.sh's files, as absolute paths.
+std::string TestCert(const char *name) {
+    char *cwd = getcwd(nullptr, 0);
+    std::string path = std::string(cwd) + "/client/testdata/" + name;
+    free(cwd);
+    return path;
+}
+
+// virtgrpcd with mutual TLS on its TCP listener: the test CA's server certificate
+// (localhost, 127.0.0.1), client certificates of the test CA required, the test client
+// certificate (CN virtgrpc-test-client) mapped to the read-only role.
+class MutualTlsServerTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        if (!ServerHasTls())
+            GTEST_SKIP() << "this virtgrpcd has no --tls-cert";
+        VirtgrpcdProcess::Options options;
+        options.extra_args = {"--tls-cert=" + TestCert("server.pem"),
+                              "--tls-key=" + TestCert("server.key"),
+                              "--tls-client-ca=" + TestCert("ca.pem"),
+                              "--role=virtgrpc-test-client=read-only"};
+        server_ = std::make_unique<VirtgrpcdProcess>(options);
+        ASSERT_TRUE(server_->running());
+    }
+    void TearDown() override {
+        if (HasFailure() && server_)
+            std::cerr << "virtgrpcd log:\n" << server_->Log();
+        vg_status_clear(&status_);
+    }
+
+    // A C client for the server with `tls`; fails the test when creation does.
+    vg_client *Connect(const vg_tls_options &tls) {
+        vg_client_options options = {};
+        options.target = server_->target().c_str();
+        options.tls = tls;
+        vg_client *client = nullptr;
+        EXPECT_EQ(vg_client_new(&options, &client, &status_), 0) << status_.message;
+        return client;
+    }
+
+    std::unique_ptr<VirtgrpcdProcess> server_;
+    vg_status status_ = {};
+    const std::string ca_ = TestCert("ca.pem");
+    const std::string cert_ = TestCert("client.pem");
+    const std::string key_ = TestCert("client.key");
+};
+
+TEST_F(MutualTlsServerTest, ClientCertificateListsAndItsRoleIsEnforced) {
+    vg_tls_options tls = {};
+    tls.ca_file = ca_.c_str();
+    tls.cert_file = cert_.c_str();
+    tls.key_file = key_.c_str();
+    vg_client *client = Connect(tls);
+    ASSERT_NE(client, nullptr);
+
+    Virtgrpc__V1__ListDomainsRequest list = VIRTGRPC__V1__LIST_DOMAINS_REQUEST__INIT;
+    Virtgrpc__V1__ListDomainsResponse *listed = nullptr;
+    ASSERT_EQ(vgc_domain_service_list_domains(client, &list, &listed, kDeadlineMs, &status_), 0)
+        << status_.message;
+    Unpacked<Virtgrpc__V1__ListDomainsResponse> domains(listed);
+    ASSERT_EQ(domains->n_domains, 1u);
+    EXPECT_STREQ(domains->domains[0]->name, kStockDomainName);
+
+    // Read-only: a destroy is refused before it reaches libvirt, with the reason.
+    Virtgrpc__V1__DomainRef ref = VIRTGRPC__V1__DOMAIN_REF__INIT;
+    ref.ref_case = VIRTGRPC__V1__DOMAIN_REF__REF_NAME;
+    ref.name = const_cast<char *>(kStockDomainName);
+    Virtgrpc__V1__DestroyDomainRequest destroy = VIRTGRPC__V1__DESTROY_DOMAIN_REQUEST__INIT;
+    destroy.domain = &ref;
+    Virtgrpc__V1__Domain *destroyed = nullptr;
+    EXPECT_EQ(vgc_domain_service_destroy_domain(client, &destroy, &destroyed, kDeadlineMs,
+                                                &status_),
+              -1);
+    EXPECT_EQ(status_.code, VG_CODE_PERMISSION_DENIED) << status_.message;
+    EXPECT_STREQ(status_.reason, "VIRTGRPC_PERMISSION_DENIED");
+    vg_client_free(client);
+}
+
+TEST_F(MutualTlsServerTest, ClientWithoutCertificateIsRefused) {
+    vg_tls_options tls = {};
+    tls.ca_file = ca_.c_str();
+    vg_client *client = Connect(tls);
+    ASSERT_NE(client, nullptr);
+    Virtgrpc__V1__ListDomainsRequest list = VIRTGRPC__V1__LIST_DOMAINS_REQUEST__INIT;
+    Virtgrpc__V1__ListDomainsResponse *listed = nullptr;
+    EXPECT_EQ(vgc_domain_service_list_domains(client, &list, &listed, 3000, &status_), -1);
+    EXPECT_EQ(status_.code, VG_CODE_UNAVAILABLE) << status_.message;
+    vg_client_free(client);
+}
+
+TEST_F(MutualTlsServerTest, PlaintextClientIsRefused) {
+    vg_client *client = Connect(vg_tls_options{});
+    ASSERT_NE(client, nullptr);
+    Virtgrpc__V1__ListDomainsRequest list = VIRTGRPC__V1__LIST_DOMAINS_REQUEST__INIT;
+    Virtgrpc__V1__ListDomainsResponse *listed = nullptr;
+    EXPECT_EQ(vgc_domain_service_list_domains(client, &list, &listed, 2000, &status_), -1);
+    EXPECT_TRUE(status_.code == VG_CODE_UNAVAILABLE || status_.code == VG_CODE_DEADLINE_EXCEEDED)
+        << status_.message;
+    vg_client_free(client);
 }
 
 // --- no server -----------------------------------------------------------------
