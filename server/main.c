@@ -46,6 +46,9 @@ typedef struct vg_options {
     vg_byte_stream_limits byte_streams;
     const char *port_file;
     vg_log_level log_level;
+    /* libvirt connection health (faults helper; table rows once options.c lands) */
+    size_t keepalive_interval_s;
+    size_t keepalive_count;
 } vg_options;
 
 typedef struct vg_daemon {
@@ -96,12 +99,19 @@ vg_usage(FILE *out)
         "      --port-file=FILE         write the port of the first TCP listener to FILE\n"
         "                               once serving (for tests and supervisors)\n"
         "      --log-level=LEVEL        error, warn, info or debug (default info)\n"
+        "      --libvirt-keepalive-interval=SECONDS  on remote libvirt connections, probe\n"
+        "                               libvirtd after this long without traffic; 0 off\n"
+        "                               (default %d)\n"
+        "      --libvirt-keepalive-count=N  declare libvirtd dead (calls fail UNAVAILABLE,\n"
+        "                               health NOT_SERVING, reconnect) after N probes\n"
+        "                               go unanswered (default %d)\n"
         "  -h, --help                   show this help and exit\n"
         "  -V, --version                show the version and exit\n"
         "\n"
         "Health (grpc.health.v1) and server reflection (v1, v1alpha) are always served.\n",
         VG_BYTE_STREAM_DEFAULT_MAX_TOTAL, VG_BYTE_STREAM_DEFAULT_MAX_PER_DOMAIN,
-        VG_BYTE_STREAM_DEFAULT_IDLE_TIMEOUT_S);
+        VG_BYTE_STREAM_DEFAULT_IDLE_TIMEOUT_S, VG_LIBVIRT_DEFAULT_KEEPALIVE_INTERVAL_S,
+        VG_LIBVIRT_DEFAULT_KEEPALIVE_COUNT);
 }
 
 static int
@@ -139,6 +149,8 @@ vg_parse_options(int argc, char **argv, vg_options *options)
         OPT_MAX_CONSOLES,
         OPT_MAX_CONSOLES_PER_DOMAIN,
         OPT_CONSOLE_IDLE_TIMEOUT,
+        OPT_KEEPALIVE_INTERVAL,
+        OPT_KEEPALIVE_COUNT,
     };
     static const struct option long_options[] = {
         { "connect", required_argument, NULL, 'c' },
@@ -156,6 +168,8 @@ vg_parse_options(int argc, char **argv, vg_options *options)
         { "max-consoles", required_argument, NULL, OPT_MAX_CONSOLES },
         { "max-consoles-per-domain", required_argument, NULL, OPT_MAX_CONSOLES_PER_DOMAIN },
         { "console-idle-timeout", required_argument, NULL, OPT_CONSOLE_IDLE_TIMEOUT },
+        { "libvirt-keepalive-interval", required_argument, NULL, OPT_KEEPALIVE_INTERVAL },
+        { "libvirt-keepalive-count", required_argument, NULL, OPT_KEEPALIVE_COUNT },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
@@ -175,6 +189,8 @@ vg_parse_options(int argc, char **argv, vg_options *options)
         .max_jobs = 32,
         .job_retention_s = 600,
         .log_level = VG_LOG_INFO,
+        .keepalive_interval_s = VG_LIBVIRT_DEFAULT_KEEPALIVE_INTERVAL_S,
+        .keepalive_count = VG_LIBVIRT_DEFAULT_KEEPALIVE_COUNT,
         .byte_streams = {
             .max_per_domain = VG_BYTE_STREAM_DEFAULT_MAX_PER_DOMAIN,
             .max_total = VG_BYTE_STREAM_DEFAULT_MAX_TOTAL,
@@ -245,6 +261,16 @@ vg_parse_options(int argc, char **argv, vg_options *options)
             if (vg_parse_size("console-idle-timeout", optarg, 0, 7 * 24 * 3600, &value) < 0)
                 return -1;
             options->byte_streams.idle_timeout_s = (unsigned)value;
+            break;
+        case OPT_KEEPALIVE_INTERVAL:
+            if (vg_parse_size("libvirt-keepalive-interval", optarg, 0, 3600,
+                              &options->keepalive_interval_s) < 0)
+                return -1;
+            break;
+        case OPT_KEEPALIVE_COUNT:
+            if (vg_parse_size("libvirt-keepalive-count", optarg, 0, 100,
+                              &options->keepalive_count) < 0)
+                return -1;
             break;
         case OPT_PORT_FILE:
             options->port_file = optarg;
@@ -382,6 +408,8 @@ main(int argc, char **argv)
     }
 
     daemon.libvirt = vg_libvirt_new(daemon.loop, daemon.pool, daemon.options.connect_uri);
+    vg_libvirt_set_keepalive(daemon.libvirt, (int)daemon.options.keepalive_interval_s,
+                             (unsigned)daemon.options.keepalive_count);
     vg_services_init(daemon.libvirt, daemon.loop, daemon.pool);
     daemon.events = vg_event_hub_init(daemon.loop, daemon.pool, daemon.libvirt);
     vg_jobs_init(daemon.events, (unsigned)daemon.options.job_retention_s,

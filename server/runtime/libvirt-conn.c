@@ -10,9 +10,6 @@
 /* Back-off between reconnect attempts: doubles from the first to the last value. */
 #define VG_RECONNECT_FIRST_MS 250
 #define VG_RECONNECT_MAX_MS 10000
-/* libvirt keepalive on remote connections: a probe every 5 s, dead after 3 missed. */
-#define VG_KEEPALIVE_INTERVAL_S 5
-#define VG_KEEPALIVE_COUNT 3
 
 typedef struct vg_libvirt_listener {
     struct vg_libvirt_listener *next;
@@ -24,6 +21,8 @@ struct vg_libvirt {
     vg_loop *loop;
     vg_worker_pool *pool;
     char *uri;
+    int keepalive_interval_s; /* set before the first open */
+    unsigned keepalive_count;
 
     pthread_mutex_t lock;
     virConnectPtr conn; /* protected by lock */
@@ -95,8 +94,10 @@ vg_libvirt_try_open(vg_libvirt *libvirt)
                     error && error->message ? error->message : "unknown error");
         return NULL;
     }
-    /* Remote drivers only; the embedded test driver says "not supported". */
-    if (virConnectSetKeepAlive(conn, VG_KEEPALIVE_INTERVAL_S, VG_KEEPALIVE_COUNT) < 0)
+    /* Remote drivers only; the embedded test driver says "not supported". Without it a
+     * libvirtd that hangs (stopped, deadlocked) holds every call until TCP gives up. */
+    if (virConnectSetKeepAlive(conn, libvirt->keepalive_interval_s,
+                               libvirt->keepalive_count) < 0)
         virResetLastError();
     return conn;
 }
@@ -178,10 +179,19 @@ vg_libvirt_new(vg_loop *loop, vg_worker_pool *pool, const char *uri)
     libvirt->loop = loop;
     libvirt->pool = pool;
     libvirt->uri = strdup(uri);
+    libvirt->keepalive_interval_s = VG_LIBVIRT_DEFAULT_KEEPALIVE_INTERVAL_S;
+    libvirt->keepalive_count = VG_LIBVIRT_DEFAULT_KEEPALIVE_COUNT;
     pthread_mutex_init(&libvirt->lock, NULL);
     uv_timer_init(vg_loop_uv(loop), &libvirt->retry_timer);
     libvirt->retry_timer.data = libvirt;
     return libvirt;
+}
+
+void
+vg_libvirt_set_keepalive(vg_libvirt *libvirt, int interval_s, unsigned count)
+{
+    libvirt->keepalive_interval_s = interval_s;
+    libvirt->keepalive_count = count;
 }
 
 int
