@@ -31,6 +31,7 @@ struct vg_libvirt {
     vg_libvirt_listener *listeners;
     uv_timer_t retry_timer;
     uv_timer_t alive_timer;
+    unsigned open_timers; /* handles not yet closed by libuv */
     unsigned retry_ms;
     bool connecting;
     bool stopping;
@@ -219,6 +220,7 @@ vg_libvirt_new(vg_loop *loop, vg_worker_pool *pool, const char *uri)
     libvirt->alive_timer.data = libvirt;
     uv_timer_start(&libvirt->alive_timer, vg_libvirt_alive_check, VG_ALIVE_CHECK_MS,
                    VG_ALIVE_CHECK_MS);
+    libvirt->open_timers = 2;
     return libvirt;
 }
 
@@ -285,14 +287,14 @@ vg_libvirt_listen(vg_libvirt *libvirt, vg_libvirt_state_cb cb, void *data)
     libvirt->listeners = listener;
 }
 
-/* The struct holds the timers: free it once libuv is done with both handles (libuv
- * calls close callbacks in the order the handles were closed). */
+/* The struct holds the timers: free it once libuv is done with both handles (in
+ * whatever order libuv reports them). */
 static void
 vg_libvirt_timer_closed(uv_handle_t *handle)
 {
     vg_libvirt *libvirt = handle->data;
 
-    if (handle != (uv_handle_t *)&libvirt->alive_timer)
+    if (--libvirt->open_timers > 0)
         return;
     pthread_mutex_destroy(&libvirt->lock);
     free(libvirt->uri);
