@@ -63,7 +63,6 @@ struct vg_call {
     grpc_byte_buffer *in_flight; /* the message being sent */
     bool initial_metadata_sent;
     bool finish_requested;
-    bool cut;        /* ended at once by vg_call_finish: nothing more is started */
     bool status_started;
     bool closed;     /* RECV_CLOSE_ON_SERVER completed */
     int cancelled;   /* set by gRPC core with RECV_CLOSE_ON_SERVER */

@@ -464,7 +464,7 @@ vg_call_pump_locked(vg_call *call)
     grpc_op ops[2];
     size_t n_ops = 0;
 
-    if (call->in_flight || call->status_started || call->closed || call->cut)
+    if (call->in_flight || call->status_started || call->closed)
         return;
 
     memset(ops, 0, sizeof(ops));
@@ -544,42 +544,13 @@ vg_call_queued(vg_call *call)
     return n;
 }
 
-/*
- * A stream that failed with a full send queue has a client that stopped reading: HTTP/2
- * flow control holds the message in flight, the status waits behind the queue, and the
- * stream (its queue, its --max-streams slot) would stay until the client goes away.
- * Such a stream is cut at once: the queue is dropped and gRPC core sends the status
- * as trailers, which flow control does not hold (the client gets the code and message;
- * the ErrorInfo trailer needs the normal path). Called with call->lock held.
- */
-static bool
-vg_call_cut_if_stalled_locked(vg_call *call)
-{
-    if (!call->failed || !call->server ||
-        call->n_queued < vg_server_max_queued_messages(call->server))
-        return false;
-    while (call->send_head) {
-        vg_send_item *next = call->send_head->next;
-
-        grpc_byte_buffer_destroy(call->send_head->buffer);
-        free(call->send_head);
-        call->send_head = next;
-    }
-    call->send_tail = NULL;
-    call->n_queued = 0;
-    call->cut = true;
-    grpc_call_cancel_with_status(call->call, call->code, call->message, NULL);
-    return true;
-}
-
 void
 vg_call_finish(vg_call *call)
 {
     pthread_mutex_lock(&call->lock);
     if (call->call && !call->finish_requested) {
         call->finish_requested = true;
-        if (!vg_call_cut_if_stalled_locked(call))
-            vg_call_pump_locked(call);
+        vg_call_pump_locked(call);
     }
     pthread_mutex_unlock(&call->lock);
 }

@@ -71,7 +71,7 @@ LibvirtdFaultTest::LibvirtdFaultTest(std::vector<std::string> extra_args)
                                              "--libvirt-keepalive-count=2",
                                              "--max-inflight=" + std::to_string(kMaxInflight),
                                              "--max-streams=" + std::to_string(kMaxStreams),
-                                             "--workers=16"}};
+                                             "--workers=24"}};
           options.extra_args.insert(options.extra_args.end(), extra_args.begin(),
                                     extra_args.end());
           return options;

@@ -57,7 +57,9 @@ class WithPrivateLibvirtd {
 
 class LibvirtdFaultTest : public WithPrivateLibvirtd, public ServerTest {
   protected:
-    static constexpr int kMaxInflight = 8;
+    // Above what the load's threads can have admitted at once (a finished call frees
+    // its slot a moment after its client has the answer), within the workers.
+    static constexpr int kMaxInflight = 16;
     static constexpr int kMaxStreams = 16;
 
     // Keepalive: a probe after 1 s of silence, dead after 2 unanswered (about 3 s).
