@@ -16,8 +16,10 @@
 #include "virtgrpc/v1/events.grpc.pb.h"
 #include "virtgrpc/v1/stats.grpc.pb.h"
 
-namespace virtgrpc::testing {
-namespace {
+namespace virtgrpc::testing
+{
+namespace
+{
 
 using namespace std::chrono_literals;
 using grpc::StatusCode;
@@ -25,12 +27,15 @@ using grpc::StatusCode;
 constexpr char kTargetEnv[] = "VG_FAULTS_CHILD_TARGET";
 constexpr char kStreamsEnv[] = "VG_FAULTS_CHILD_STREAMS";
 
-class FaultsClientsTest : public LibvirtdFaultTest {};
+class FaultsClientsTest : public LibvirtdFaultTest
+{
+};
 
 // ---- the children (run only through ClientProcess) ----
 
 // Starts unary calls that wait inside the (stopped) libvirtd, then waits to be killed.
-TEST(FaultsClientChild, UnaryCallsInFlight) {
+TEST(FaultsClientChild, UnaryCallsInFlight)
+{
     const char *target = std::getenv(kTargetEnv);
     if (!target)
         GTEST_SKIP() << "only run by ClientsKilledMidCall...";
@@ -55,7 +60,8 @@ TEST(FaultsClientChild, UnaryCallsInFlight) {
 
 // Opens `VG_FAULTS_CHILD_STREAMS` streams of three kinds, reads the first message of
 // each (so the server has them all open), then waits to be killed while they flow.
-TEST(FaultsClientChild, StreamsOpen) {
+TEST(FaultsClientChild, StreamsOpen)
+{
     const char *target = std::getenv(kTargetEnv);
     const char *count = std::getenv(kStreamsEnv);
     if (!target || !count)
@@ -80,7 +86,8 @@ TEST(FaultsClientChild, StreamsOpen) {
             v1::WatchDomainStatsRequest request;
             *request.add_domains() = RefByName(kStockDomainName);
             request.set_interval_ms(100);
-            stats_streams.push_back(stats->WatchDomainStats(contexts.back().get(), request));
+            stats_streams.push_back(
+                stats->WatchDomainStats(contexts.back().get(), request));
             v1::DomainStatsSample first;
             ASSERT_TRUE(stats_streams.back()->Read(&first));
         } else {
@@ -95,7 +102,8 @@ TEST(FaultsClientChild, StreamsOpen) {
 
 // ---- the tests ----
 
-TEST_F(FaultsClientsTest, ClientsCancelledOrKilledMidCallLeaveNoCallBehind) {
+TEST_F(FaultsClientsTest, ClientsCancelledOrKilledMidCallLeaveNoCallBehind)
+{
     // Calls wait inside a stopped libvirtd while their clients give up.
     libvirtd_.Pause();
     {
@@ -142,12 +150,13 @@ TEST_F(FaultsClientsTest, ClientsCancelledOrKilledMidCallLeaveNoCallBehind) {
     ExpectEveryStreamSlotFree(0, 10s);
 }
 
-TEST_F(FaultsClientsTest, ClientKilledMidStreamFreesEveryStreamSlot) {
+TEST_F(FaultsClientsTest, ClientKilledMidStreamFreesEveryStreamSlot)
+{
     {
-        ClientProcess child("FaultsClientChild.StreamsOpen",
-                            {{kTargetEnv, server().target()},
-                             {kStreamsEnv, std::to_string(kMaxStreams)}},
-                            20s);
+        ClientProcess child(
+            "FaultsClientChild.StreamsOpen",
+            {{kTargetEnv, server().target()}, {kStreamsEnv, std::to_string(kMaxStreams)}},
+            20s);
         ASSERT_TRUE(child.ready()) << child.output();
         // The child holds every slot.
         auto events = v1::EventService::NewStub(channel());
@@ -169,7 +178,8 @@ TEST_F(FaultsClientsTest, ClientKilledMidStreamFreesEveryStreamSlot) {
 
 // ---- a client that never reads ----
 
-class FaultsSlowReaderTest : public ServerTest {
+class FaultsSlowReaderTest : public ServerTest
+{
   protected:
     // Small enough to cut the stalled stream soon, large enough that a reader on a busy
     // 2-core machine never falls that far behind.
@@ -179,11 +189,15 @@ class FaultsSlowReaderTest : public ServerTest {
         : ServerTest(VirtgrpcdProcess::Options{
               "test:///default",
               {"--max-queued-messages=" + std::to_string(kMaxQueued),
-               "--max-streams=" + std::to_string(kMaxStreams)}}) {}
+               "--max-streams=" + std::to_string(kMaxStreams)}})
+    {
+    }
 };
 
 // True when `n` more WatchEvents streams open (each delivers its listing); closes them.
-bool StreamSlotsFree(v1::EventService::Stub *events, int n) {
+bool
+StreamSlotsFree(v1::EventService::Stub *events, int n)
+{
     std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
     std::vector<std::unique_ptr<grpc::ClientReader<v1::DomainEvent>>> streams;
     bool all = true;
@@ -205,7 +219,9 @@ bool StreamSlotsFree(v1::EventService::Stub *events, int n) {
 // target otherwise): another client, as far as the server can tell. `small_window`: a
 // 1 KiB HTTP/2 stream window without BDP growth, so a client that does not read stops
 // the server's sends after a few messages instead of megabytes.
-std::shared_ptr<grpc::Channel> OwnConnection(const std::string &target, bool small_window) {
+std::shared_ptr<grpc::Channel>
+OwnConnection(const std::string &target, bool small_window)
+{
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     if (small_window) {
@@ -215,7 +231,8 @@ std::shared_ptr<grpc::Channel> OwnConnection(const std::string &target, bool sma
     return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
 }
 
-TEST_F(FaultsSlowReaderTest, WatcherThatNeverReadsIsEndedAloneAndMemoryStaysBounded) {
+TEST_F(FaultsSlowReaderTest, WatcherThatNeverReadsIsEndedAloneAndMemoryStaysBounded)
+{
     auto events = v1::EventService::NewStub(channel());
     // The stalled client, on its own connection: opens the stream and does not call
     // Read, so HTTP/2 flow control stops the server's sends once its window is full.
@@ -241,7 +258,8 @@ TEST_F(FaultsSlowReaderTest, WatcherThatNeverReadsIsEndedAloneAndMemoryStaysBoun
         v1::UndefineDomainRequest request;
         *request.mutable_domain() = RefByName(name);
         v1::Domain reply;
-        ASSERT_TRUE(Succeeded(domains_->UndefineDomain(ContextWithDeadline().get(), request, &reply)));
+        ASSERT_TRUE(Succeeded(
+            domains_->UndefineDomain(ContextWithDeadline().get(), request, &reply)));
         if (i % 100 == 99)
             rss_max = std::max(rss_max, RssKiB(server().pid()));
     }
@@ -271,7 +289,8 @@ TEST_F(FaultsSlowReaderTest, WatcherThatNeverReadsIsEndedAloneAndMemoryStaysBoun
     while (stalled->Read(&event))
         buffered++;
     grpc::Status stalled_status = stalled->Finish();
-    EXPECT_TRUE(FailedWith(stalled_status, StatusCode::RESOURCE_EXHAUSTED, "VIRTGRPC_LIMIT_EXCEEDED"))
+    EXPECT_TRUE(FailedWith(stalled_status, StatusCode::RESOURCE_EXHAUSTED,
+                           "VIRTGRPC_LIMIT_EXCEEDED"))
         << "after " << buffered << " messages";
     EXPECT_LT(buffered, kMaxQueued + 100);
     // Its slot is back (kMaxStreams = the reader + 2).
@@ -280,9 +299,10 @@ TEST_F(FaultsSlowReaderTest, WatcherThatNeverReadsIsEndedAloneAndMemoryStaysBoun
     printf("%d events in %.1f s: the other client got %d; the stream that never read was "
            "ended %s after %d messages; RSS %ld KiB before, %ld KiB at most\n",
            generated, std::chrono::duration<double>(elapsed).count(), lifecycle,
-           StatusCodeName(stalled_status.error_code()).c_str(), buffered, rss_before, rss_max);
+           StatusCodeName(stalled_status.error_code()).c_str(), buffered, rss_before,
+           rss_max);
     EXPECT_LT(rss_max, rss_before + 32 * 1024);
 }
 
-}  // namespace
-}  // namespace virtgrpc::testing
+} // namespace
+} // namespace virtgrpc::testing

@@ -15,8 +15,10 @@
 #include "tests/support/fault-fixture.h"
 #include "tests/support/mixed-load.h"
 
-namespace virtgrpc::testing {
-namespace {
+namespace virtgrpc::testing
+{
+namespace
+{
 
 using namespace std::chrono_literals;
 using grpc::StatusCode;
@@ -27,9 +29,12 @@ using Clock = std::chrono::steady_clock;
 // 10 s deadline, so a call that waits for a reconnect instead of failing is caught.
 constexpr auto kNoHang = 5000ms;
 
-class FaultsLibvirtdTest : public LibvirtdFaultTest {};
+class FaultsLibvirtdTest : public LibvirtdFaultTest
+{
+};
 
-TEST_F(FaultsLibvirtdTest, KilledLibvirtdFailsCallsUnavailableAndTheServerRecoversByItself) {
+TEST_F(FaultsLibvirtdTest, KilledLibvirtdFailsCallsUnavailableAndTheServerRecoversByItself)
+{
     HealthLog health(channel());
     ASSERT_EQ(health.WaitFor(HealthCheckResponse::SERVING, 0, 5s), 0);
     v1::WatchEventsRequest all;
@@ -72,9 +77,10 @@ TEST_F(FaultsLibvirtdTest, KilledLibvirtdFailsCallsUnavailableAndTheServerRecove
         const bool after = o.started > serving_at;
         // The restart lost the test driver's state: the first undefine after it may miss
         // a domain defined before.
-        const bool lost_domain = o.kind == "UndefineDomain" && o.code == StatusCode::NOT_FOUND &&
-                                 o.started > killed_at &&
-                                 (!after || undefined_after_restart.insert(o.thread).second);
+        const bool lost_domain =
+            o.kind == "UndefineDomain" && o.code == StatusCode::NOT_FOUND &&
+            o.started > killed_at &&
+            (!after || undefined_after_restart.insert(o.thread).second);
         if (o.kind == "UndefineDomain" && after)
             undefined_after_restart.insert(o.thread);
         if (o.code == StatusCode::UNAVAILABLE) {
@@ -82,23 +88,27 @@ TEST_F(FaultsLibvirtdTest, KilledLibvirtdFailsCallsUnavailableAndTheServerRecove
             if (o.reason.rfind("VIR_ERR_", 0) == 0)
                 unavailable_from_libvirt++;
             else
-                EXPECT_EQ(o.reason, "VIRTGRPC_LIBVIRT_DISCONNECTED") << o.kind << ": " << o.message;
+                EXPECT_EQ(o.reason, "VIRTGRPC_LIBVIRT_DISCONNECTED")
+                    << o.kind << ": " << o.message;
         }
         if (after) {
             EXPECT_TRUE(o.code == o.expected || lost_domain)
-                << o.kind << " after the reconnect: " << StatusCodeName(o.code) << " " << o.reason
-                << " " << o.message;
+                << o.kind << " after the reconnect: " << StatusCodeName(o.code) << " "
+                << o.reason << " " << o.message;
             ok_after += o.code == o.expected;
         } else {
             // A stream opened while libvirt is away may wait for it (WatchEvents opens
             // with a listing): the load gives up after 2 s.
-            const bool stream_waited = (o.kind == "WatchEvents" || o.kind == "WatchDomainStats") &&
-                                       o.code == StatusCode::DEADLINE_EXCEEDED;
-            EXPECT_TRUE(o.code == o.expected || o.code == StatusCode::UNAVAILABLE || lost_domain ||
-                        stream_waited)
-                << o.kind << ": " << StatusCodeName(o.code) << " " << o.reason << " " << o.message;
+            const bool stream_waited =
+                (o.kind == "WatchEvents" || o.kind == "WatchDomainStats") &&
+                o.code == StatusCode::DEADLINE_EXCEEDED;
+            EXPECT_TRUE(o.code == o.expected || o.code == StatusCode::UNAVAILABLE ||
+                        lost_domain || stream_waited)
+                << o.kind << ": " << StatusCodeName(o.code) << " " << o.reason << " "
+                << o.message;
             EXPECT_TRUE(o.code != StatusCode::UNAVAILABLE || o.started > killed_at - 100ms)
-                << o.kind << " failed UNAVAILABLE before libvirtd was killed: " << o.message;
+                << o.kind
+                << " failed UNAVAILABLE before libvirtd was killed: " << o.message;
         }
         EXPECT_LT(o.latency, kNoHang) << o.kind << " took " << o.latency.count() << " ms";
     }
@@ -108,8 +118,8 @@ TEST_F(FaultsLibvirtdTest, KilledLibvirtdFailsCallsUnavailableAndTheServerRecove
     printf("%zu calls: %d UNAVAILABLE (%d with libvirt's error), %d OK after the reconnect "
            "%.1f s after the kill; RSS %ld -> %ld KiB\n%s",
            outcomes.size(), unavailable, unavailable_from_libvirt, ok_after,
-           std::chrono::duration<double>(serving_at - killed_at).count(), rss_before, rss_after,
-           Summarize(outcomes).c_str());
+           std::chrono::duration<double>(serving_at - killed_at).count(), rss_before,
+           rss_after, Summarize(outcomes).c_str());
 
     // Nothing left behind: the process is the same, and every call and stream slot is
     // free again (the load's streams were cancelled mid-way through the outage too).
@@ -117,10 +127,12 @@ TEST_F(FaultsLibvirtdTest, KilledLibvirtdFailsCallsUnavailableAndTheServerRecove
     EXPECT_TRUE(ServerStillServes());
     ExpectEveryStreamSlotFree(/*already_open=*/2, 10s);
     ExpectEveryInflightSlotFree();
-    EXPECT_LT(rss_after, rss_before + 32 * 1024) << "RSS grew by " << rss_after - rss_before << " KiB";
+    EXPECT_LT(rss_after, rss_before + 32 * 1024)
+        << "RSS grew by " << rss_after - rss_before << " KiB";
 }
 
-TEST_F(FaultsLibvirtdTest, HungLibvirtdIsDeclaredDeadByKeepaliveAndCallsFailUnavailable) {
+TEST_F(FaultsLibvirtdTest, HungLibvirtdIsDeclaredDeadByKeepaliveAndCallsFailUnavailable)
+{
     HealthLog health(channel());
     ASSERT_EQ(health.WaitFor(HealthCheckResponse::SERVING, 0, 5s), 0);
     // The event hub registers with libvirt at start-up: let it finish, so the call below
@@ -137,7 +149,8 @@ TEST_F(FaultsLibvirtdTest, HungLibvirtdIsDeclaredDeadByKeepaliveAndCallsFailUnav
     v1::GetDomainInfoRequest request;
     *request.mutable_domain() = RefByName(kStockDomainName);
     v1::DomainInfo reply;
-    grpc::Status held = domains_->GetDomainInfo(ContextWithDeadline(30s).get(), request, &reply);
+    grpc::Status held =
+        domains_->GetDomainInfo(ContextWithDeadline(30s).get(), request, &reply);
     const auto failed_after = Clock::now() - paused_at;
     int down = health.WaitFor(HealthCheckResponse::NOT_SERVING, 1, 10s);
     libvirtd_.Resume();
@@ -148,12 +161,14 @@ TEST_F(FaultsLibvirtdTest, HungLibvirtdIsDeclaredDeadByKeepaliveAndCallsFailUnav
     EXPECT_LT(failed_after, 10s);
     EXPECT_GE(down, 1) << "health never went NOT_SERVING";
     EXPECT_GT(health.WaitFor(HealthCheckResponse::SERVING, down + 1, 15s), down);
-    EXPECT_TRUE(Succeeded(domains_->GetDomainInfo(ContextWithDeadline().get(), request, &reply)));
-    printf("a call inside the hung libvirtd failed %s after %lld ms\n",
-           StatusCodeName(held.error_code()).c_str(),
-           static_cast<long long>(
-               std::chrono::duration_cast<std::chrono::milliseconds>(failed_after).count()));
+    EXPECT_TRUE(
+        Succeeded(domains_->GetDomainInfo(ContextWithDeadline().get(), request, &reply)));
+    printf(
+        "a call inside the hung libvirtd failed %s after %lld ms\n",
+        StatusCodeName(held.error_code()).c_str(),
+        static_cast<long long>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(failed_after).count()));
 }
 
-}  // namespace
-}  // namespace virtgrpc::testing
+} // namespace
+} // namespace virtgrpc::testing

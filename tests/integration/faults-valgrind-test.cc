@@ -11,22 +11,27 @@
 #include "tests/support/rpc-status.h"
 #include "tests/support/valgrind-virtgrpcd.h"
 
-namespace virtgrpc::testing {
-namespace {
+namespace virtgrpc::testing
+{
+namespace
+{
 
 using namespace std::chrono_literals;
 
 // VG_FAULTS_VALGRIND_CALLS overrides the count (a quick local run, or a longer one).
-int CallCount() {
+int
+CallCount()
+{
     const char *text = std::getenv("VG_FAULTS_VALGRIND_CALLS");
     return text ? std::atoi(text) : 10000;
 }
 
-TEST(FaultsValgrindTest, TenThousandMixedCallsLeakNothing) {
+TEST(FaultsValgrindTest, TenThousandMixedCallsLeakNothing)
+{
     ValgrindVirtgrpcd valgrind(VirtgrpcdProcess::Options{});
     ASSERT_TRUE(valgrind.process().running()) << valgrind.Log();
-    auto channel =
-        grpc::CreateChannel(valgrind.process().target(), grpc::InsecureChannelCredentials());
+    auto channel = grpc::CreateChannel(valgrind.process().target(),
+                                       grpc::InsecureChannelCredentials());
     ASSERT_TRUE(channel->WaitForConnected(std::chrono::system_clock::now() + 60s));
 
     const int calls = CallCount();
@@ -48,8 +53,8 @@ TEST(FaultsValgrindTest, TenThousandMixedCallsLeakNothing) {
     int unexpected = 0;
     for (const auto &o : outcomes) {
         if (o.code != o.expected && unexpected++ < 10)
-            ADD_FAILURE() << o.kind << ": " << StatusCodeName(o.code) << " " << o.reason << " "
-                          << o.message;
+            ADD_FAILURE() << o.kind << ": " << StatusCodeName(o.code) << " " << o.reason
+                          << " " << o.message;
     }
     EXPECT_EQ(unexpected, 0) << Summarize(outcomes);
 
@@ -67,5 +72,5 @@ TEST(FaultsValgrindTest, TenThousandMixedCallsLeakNothing) {
            Summarize(outcomes).c_str(), ValgrindVirtgrpcd::Summary(log).c_str());
 }
 
-}  // namespace
-}  // namespace virtgrpc::testing
+} // namespace
+} // namespace virtgrpc::testing

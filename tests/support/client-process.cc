@@ -11,11 +11,13 @@
 
 extern char **environ;
 
-namespace virtgrpc::testing {
+namespace virtgrpc::testing
+{
 
 ClientProcess::ClientProcess(const std::string &filter,
                              const std::map<std::string, std::string> &env,
-                             std::chrono::milliseconds timeout) {
+                             std::chrono::milliseconds timeout)
+{
     int out[2];
     if (pipe(out) != 0)
         return;
@@ -62,9 +64,14 @@ ClientProcess::ClientProcess(const std::string &filter,
     close(out[0]);
 }
 
-ClientProcess::~ClientProcess() { Kill(); }
+ClientProcess::~ClientProcess()
+{
+    Kill();
+}
 
-void ClientProcess::Kill() {
+void
+ClientProcess::Kill()
+{
     if (pid_ <= 0)
         return;
     kill(pid_, SIGKILL);
@@ -72,11 +79,13 @@ void ClientProcess::Kill() {
     pid_ = -1;
 }
 
-void ClientProcess::SignalReadyAndWait() {
+void
+ClientProcess::SignalReadyAndWait()
+{
     printf("READY\n");
     fflush(stdout);
     for (;;)
         pause();
 }
 
-}  // namespace virtgrpc::testing
+} // namespace virtgrpc::testing

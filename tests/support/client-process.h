@@ -10,9 +10,11 @@
 #include <map>
 #include <string>
 
-namespace virtgrpc::testing {
+namespace virtgrpc::testing
+{
 
-class ClientProcess {
+class ClientProcess
+{
   public:
     // Runs this test binary with --gtest_filter=`filter` and `env` added to the
     // environment, and waits (up to `timeout`) for it to print READY; check ready().
@@ -21,9 +23,17 @@ class ClientProcess {
     // Kills it if still running.
     ~ClientProcess();
 
-    bool ready() const { return ready_; }
+    bool
+    ready() const
+    {
+        return ready_;
+    }
     // What it printed before READY (or all of it when it never got ready).
-    const std::string &output() const { return output_; }
+    const std::string &
+    output() const
+    {
+        return output_;
+    }
     // SIGKILL and reap.
     void Kill();
 
@@ -36,4 +46,4 @@ class ClientProcess {
     std::string output_;
 };
 
-}  // namespace virtgrpc::testing
+} // namespace virtgrpc::testing

@@ -5,11 +5,14 @@
 
 #include "virtgrpc/v1/events.grpc.pb.h"
 
-namespace virtgrpc::testing {
+namespace virtgrpc::testing
+{
 
 using namespace std::chrono_literals;
 
-long RssKiB(pid_t pid) {
+long
+RssKiB(pid_t pid)
+{
     std::ifstream in("/proc/" + std::to_string(pid) + "/status");
     std::string line;
     while (std::getline(in, line)) {
@@ -20,7 +23,8 @@ long RssKiB(pid_t pid) {
 }
 
 HealthLog::HealthLog(const std::shared_ptr<grpc::Channel> &channel)
-    : stub_(grpc::health::v1::Health::NewStub(channel)) {
+    : stub_(grpc::health::v1::Health::NewStub(channel))
+{
     grpc::health::v1::HealthCheckRequest request;
     reader_ = stub_->Watch(&context_, request);
     thread_ = std::thread([this] {
@@ -34,12 +38,15 @@ HealthLog::HealthLog(const std::shared_ptr<grpc::Channel> &channel)
     });
 }
 
-HealthLog::~HealthLog() {
+HealthLog::~HealthLog()
+{
     context_.TryCancel();
     thread_.join();
 }
 
-int HealthLog::WaitFor(Status status, size_t seen, std::chrono::milliseconds timeout) {
+int
+HealthLog::WaitFor(Status status, size_t seen, std::chrono::milliseconds timeout)
+{
     std::unique_lock<std::mutex> lock(mutex_);
     int found = -1;
     changed_.wait_for(lock, timeout, [&] {
@@ -54,35 +61,44 @@ int HealthLog::WaitFor(Status status, size_t seen, std::chrono::milliseconds tim
     return found;
 }
 
-size_t HealthLog::size() {
+size_t
+HealthLog::size()
+{
     std::lock_guard<std::mutex> lock(mutex_);
     return seen_.size();
 }
 
-std::chrono::steady_clock::time_point HealthLog::ArrivedAt(size_t index) {
+std::chrono::steady_clock::time_point
+HealthLog::ArrivedAt(size_t index)
+{
     std::lock_guard<std::mutex> lock(mutex_);
     return seen_.at(index).second;
 }
 
 LibvirtdFaultTest::LibvirtdFaultTest(std::vector<std::string> extra_args)
     : ServerTest([&] {
-          VirtgrpcdProcess::Options options{libvirtd_.test_uri(),
-                                            {"--libvirt-keepalive-interval=1",
-                                             "--libvirt-keepalive-count=2",
-                                             "--max-inflight=" + std::to_string(kMaxInflight),
-                                             "--max-streams=" + std::to_string(kMaxStreams),
-                                             "--workers=24"}};
+          VirtgrpcdProcess::Options options{
+              libvirtd_.test_uri(),
+              {"--libvirt-keepalive-interval=1", "--libvirt-keepalive-count=2",
+               "--max-inflight=" + std::to_string(kMaxInflight),
+               "--max-streams=" + std::to_string(kMaxStreams), "--workers=24"}};
           options.extra_args.insert(options.extra_args.end(), extra_args.begin(),
                                     extra_args.end());
           return options;
-      }()) {}
+      }())
+{
+}
 
-void LibvirtdFaultTest::SetUp() {
+void
+LibvirtdFaultTest::SetUp()
+{
     ASSERT_TRUE(libvirtd_.ok()) << libvirtd_.error();
     ServerTest::SetUp();
 }
 
-void LibvirtdFaultTest::ExpectEveryInflightSlotFree() {
+void
+LibvirtdFaultTest::ExpectEveryInflightSlotFree()
+{
     libvirtd_.Pause();
     std::vector<grpc::Status> held(kMaxInflight);
     std::vector<std::thread> threads;
@@ -91,7 +107,8 @@ void LibvirtdFaultTest::ExpectEveryInflightSlotFree() {
             v1::GetDomainInfoRequest request;
             *request.mutable_domain() = RefByName(kStockDomainName);
             v1::DomainInfo reply;
-            held[i] = domains_->GetDomainInfo(ContextWithDeadline(30s).get(), request, &reply);
+            held[i] =
+                domains_->GetDomainInfo(ContextWithDeadline(30s).get(), request, &reply);
         });
     }
     // The held calls are inside the stopped libvirtd, where nothing can be observed: give
@@ -100,11 +117,13 @@ void LibvirtdFaultTest::ExpectEveryInflightSlotFree() {
     v1::GetDomainInfoRequest request;
     *request.mutable_domain() = RefByName(kStockDomainName);
     v1::DomainInfo reply;
-    grpc::Status refused = domains_->GetDomainInfo(ContextWithDeadline(5s).get(), request, &reply);
+    grpc::Status refused =
+        domains_->GetDomainInfo(ContextWithDeadline(5s).get(), request, &reply);
     libvirtd_.Resume();
     for (auto &thread : threads)
         thread.join();
-    EXPECT_TRUE(FailedWith(refused, grpc::StatusCode::RESOURCE_EXHAUSTED, "VIRTGRPC_LIMIT_EXCEEDED"))
+    EXPECT_TRUE(FailedWith(refused, grpc::StatusCode::RESOURCE_EXHAUSTED,
+                           "VIRTGRPC_LIMIT_EXCEEDED"))
         << "the server did not count " << kMaxInflight << " calls in flight";
     for (const auto &status : held) {
         EXPECT_TRUE(status.ok() || status.error_code() == grpc::StatusCode::UNAVAILABLE)
@@ -113,8 +132,10 @@ void LibvirtdFaultTest::ExpectEveryInflightSlotFree() {
     }
 }
 
-void LibvirtdFaultTest::ExpectEveryStreamSlotFree(int already_open,
-                                                  std::chrono::milliseconds timeout) {
+void
+LibvirtdFaultTest::ExpectEveryStreamSlotFree(int already_open,
+                                             std::chrono::milliseconds timeout)
+{
     auto events = v1::EventService::NewStub(channel());
     struct Open {
         grpc::ClientContext context;
@@ -137,8 +158,8 @@ void LibvirtdFaultTest::ExpectEveryStreamSlotFree(int already_open,
         }
     }
     EXPECT_EQ(already_open + static_cast<int>(open.size()), kMaxStreams)
-        << "stream slots still taken after " << timeout.count() << " ms; last refusal: "
-        << Describe(last);
+        << "stream slots still taken after " << timeout.count()
+        << " ms; last refusal: " << Describe(last);
     Open extra;
     v1::WatchEventsRequest request;
     extra.reader = events->WatchEvents(&extra.context, request);
@@ -152,4 +173,4 @@ void LibvirtdFaultTest::ExpectEveryStreamSlotFree(int already_open,
     }
 }
 
-}  // namespace virtgrpc::testing
+} // namespace virtgrpc::testing

@@ -20,13 +20,15 @@
 #include "tests/support/private-libvirtd.h"
 #include "tests/support/server-test.h"
 
-namespace virtgrpc::testing {
+namespace virtgrpc::testing
+{
 
 // The server's resident set size in KiB (VmRSS), 0 when it cannot be read.
 long RssKiB(pid_t pid);
 
 // Health.Watch("") read on its own thread: every status with the time it arrived.
-class HealthLog {
+class HealthLog
+{
   public:
     using Status = grpc::health::v1::HealthCheckResponse::ServingStatus;
 
@@ -50,12 +52,14 @@ class HealthLog {
 
 // Keeps the private libvirtd a base class, so it runs before ServerTest starts the
 // server that connects to it.
-class WithPrivateLibvirtd {
+class WithPrivateLibvirtd
+{
   protected:
     PrivateLibvirtd libvirtd_;
 };
 
-class LibvirtdFaultTest : public WithPrivateLibvirtd, public ServerTest {
+class LibvirtdFaultTest : public WithPrivateLibvirtd, public ServerTest
+{
   protected:
     // Above what the load's threads can have admitted at once (a finished call frees
     // its slot a moment after its client has the answer), within the workers.
@@ -79,4 +83,4 @@ class LibvirtdFaultTest : public WithPrivateLibvirtd, public ServerTest {
     void ExpectEveryStreamSlotFree(int already_open, std::chrono::milliseconds timeout);
 };
 
-}  // namespace virtgrpc::testing
+} // namespace virtgrpc::testing

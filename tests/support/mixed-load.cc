@@ -9,8 +9,10 @@
 #include "virtgrpc/v1/events.grpc.pb.h"
 #include "virtgrpc/v1/stats.grpc.pb.h"
 
-namespace virtgrpc::testing {
-namespace {
+namespace virtgrpc::testing
+{
+namespace
+{
 
 using Clock = std::chrono::steady_clock;
 using grpc::StatusCode;
@@ -20,7 +22,9 @@ struct Stubs {
         : domains(v1::DomainService::NewStub(channel)),
           events(v1::EventService::NewStub(channel)),
           stats(v1::StatsService::NewStub(channel)),
-          health(grpc::health::v1::Health::NewStub(channel)) {}
+          health(grpc::health::v1::Health::NewStub(channel))
+    {
+    }
     std::unique_ptr<v1::DomainService::Stub> domains;
     std::unique_ptr<v1::EventService::Stub> events;
     std::unique_ptr<v1::StatsService::Stub> stats;
@@ -30,7 +34,9 @@ struct Stubs {
 // A server stream: the first message, then cancelled as a client that goes away. The
 // outcome is OK when the first message arrived, else the stream's status.
 template <typename Reader, typename Message>
-grpc::Status FirstMessageThenCancel(grpc::ClientContext *context, Reader reader) {
+grpc::Status
+FirstMessageThenCancel(grpc::ClientContext *context, Reader reader)
+{
     Message message;
     if (reader->Read(&message)) {
         context->TryCancel();
@@ -40,41 +46,58 @@ grpc::Status FirstMessageThenCancel(grpc::ClientContext *context, Reader reader)
     return reader->Finish();
 }
 
-}  // namespace
+} // namespace
 
 MixedLoad::MixedLoad(std::shared_ptr<grpc::Channel> channel, Options options)
-    : channel_(std::move(channel)), options_(std::move(options)) {}
+    : channel_(std::move(channel)), options_(std::move(options))
+{
+}
 
-MixedLoad::~MixedLoad() { Stop(); }
+MixedLoad::~MixedLoad()
+{
+    Stop();
+}
 
-void MixedLoad::Start() {
+void
+MixedLoad::Start()
+{
     for (int i = 0; i < options_.threads; i++)
         threads_.emplace_back([this, i] { Run(i); });
 }
 
-void MixedLoad::Stop() {
+void
+MixedLoad::Stop()
+{
     stop_ = true;
     Wait();
 }
 
-void MixedLoad::Wait() {
+void
+MixedLoad::Wait()
+{
     for (auto &thread : threads_)
         thread.join();
     threads_.clear();
 }
 
-std::vector<CallOutcome> MixedLoad::outcomes() {
+std::vector<CallOutcome>
+MixedLoad::outcomes()
+{
     std::lock_guard<std::mutex> lock(mutex_);
     return outcomes_;
 }
 
-void MixedLoad::Record(CallOutcome outcome) {
+void
+MixedLoad::Record(CallOutcome outcome)
+{
     std::lock_guard<std::mutex> lock(mutex_);
     outcomes_.push_back(std::move(outcome));
     calls_++;
 }
 
-void MixedLoad::Run(int thread) {
+void
+MixedLoad::Run(int thread)
+{
     Stubs stubs(channel_);
     const std::string own = options_.name_prefix + "-" + std::to_string(getpid()) + "-" +
                             std::to_string(thread);
@@ -86,10 +109,10 @@ void MixedLoad::Run(int thread) {
         grpc::ClientContext context;
         // A stream's first message may wait for libvirt to come back: give up sooner.
         const bool is_stream = step % 12 == 9 || step % 12 == 10;
-        context.set_deadline(std::chrono::system_clock::now() +
-                             (is_stream ? std::min(options_.deadline,
-                                                   std::chrono::milliseconds(2000))
-                                        : options_.deadline));
+        context.set_deadline(
+            std::chrono::system_clock::now() +
+            (is_stream ? std::min(options_.deadline, std::chrono::milliseconds(2000))
+                       : options_.deadline));
         CallOutcome outcome;
         outcome.thread = thread;
         outcome.started = Clock::now();
@@ -171,9 +194,8 @@ void MixedLoad::Run(int thread) {
         case 9: {
             v1::WatchEventsRequest request;
             outcome.kind = "WatchEvents";
-            status = FirstMessageThenCancel<decltype(stubs.events->WatchEvents(
-                                                &context, request)),
-                                            v1::DomainEvent>(
+            status = FirstMessageThenCancel<
+                decltype(stubs.events->WatchEvents(&context, request)), v1::DomainEvent>(
                 &context, stubs.events->WatchEvents(&context, request));
             break;
         }
@@ -196,8 +218,8 @@ void MixedLoad::Run(int thread) {
             break;
         }
         }
-        outcome.latency =
-            std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - outcome.started);
+        outcome.latency = std::chrono::duration_cast<std::chrono::milliseconds>(
+            Clock::now() - outcome.started);
         outcome.code = status.error_code();
         outcome.message = status.error_message();
         if (auto info = ErrorInfoOf(status))
@@ -206,7 +228,9 @@ void MixedLoad::Run(int thread) {
     }
 }
 
-std::string Summarize(const std::vector<CallOutcome> &outcomes) {
+std::string
+Summarize(const std::vector<CallOutcome> &outcomes)
+{
     std::map<std::string, std::map<std::string, int>> counts;
     for (const auto &o : outcomes)
         counts[o.kind][StatusCodeName(o.code) + (o.reason.empty() ? "" : "/" + o.reason)]++;
@@ -220,4 +244,4 @@ std::string Summarize(const std::vector<CallOutcome> &outcomes) {
     return text.str();
 }
 
-}  // namespace virtgrpc::testing
+} // namespace virtgrpc::testing

@@ -16,20 +16,22 @@
 
 #include <grpcpp/grpcpp.h>
 
-namespace virtgrpc::testing {
+namespace virtgrpc::testing
+{
 
 struct CallOutcome {
-    int thread;                  // which load thread made it
-    std::string kind;            // "GetDomainInfo", "WatchEvents", ...
-    grpc::StatusCode expected;   // what the call returns on a healthy server
-    grpc::StatusCode code;       // what it returned
-    std::string reason;          // ErrorInfo.reason, "" without one
+    int thread;                // which load thread made it
+    std::string kind;          // "GetDomainInfo", "WatchEvents", ...
+    grpc::StatusCode expected; // what the call returns on a healthy server
+    grpc::StatusCode code;     // what it returned
+    std::string reason;        // ErrorInfo.reason, "" without one
     std::string message;
     std::chrono::steady_clock::time_point started;
     std::chrono::milliseconds latency;
 };
 
-class MixedLoad {
+class MixedLoad
+{
   public:
     struct Options {
         int threads = 4;
@@ -51,7 +53,11 @@ class MixedLoad {
     // Joins threads that stop by themselves (max_calls).
     void Wait();
 
-    int calls() const { return calls_.load(); }
+    int
+    calls() const
+    {
+        return calls_.load();
+    }
     // A copy of every outcome so far, in completion order.
     std::vector<CallOutcome> outcomes();
 
@@ -72,4 +78,4 @@ class MixedLoad {
 // "GetDomainInfo OK 120, UNAVAILABLE 3; ListDomains OK 118" for failure messages.
 std::string Summarize(const std::vector<CallOutcome> &outcomes);
 
-}  // namespace virtgrpc::testing
+} // namespace virtgrpc::testing

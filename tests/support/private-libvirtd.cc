@@ -18,8 +18,10 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
-namespace virtgrpc::testing {
-namespace {
+namespace virtgrpc::testing
+{
+namespace
+{
 
 using namespace std::chrono_literals;
 
@@ -29,11 +31,15 @@ constexpr uid_t kNobody = 65534;
 constexpr gid_t kNogroup = 65534;
 
 // libvirt prints failed connection attempts to stderr: the start-up probe expects some.
-void Quiet(void *, virErrorPtr) {}
+void
+Quiet(void *, virErrorPtr)
+{
+}
 
-}  // namespace
+} // namespace
 
-PrivateLibvirtd::PrivateLibvirtd() {
+PrivateLibvirtd::PrivateLibvirtd()
+{
     // Under /tmp, not TEST_TMPDIR: `nobody` must reach it (Bazel's output tree is under
     // /root) and a socket path must stay short.
     char dir_template[] = "/tmp/vg-private-libvirtd-XXXXXX";
@@ -55,7 +61,8 @@ PrivateLibvirtd::PrivateLibvirtd() {
     Start();
 }
 
-PrivateLibvirtd::~PrivateLibvirtd() {
+PrivateLibvirtd::~PrivateLibvirtd()
+{
     if (paused_)
         Resume();
     Kill();
@@ -65,16 +72,17 @@ PrivateLibvirtd::~PrivateLibvirtd() {
     }
 }
 
-bool PrivateLibvirtd::Start() {
+bool
+PrivateLibvirtd::Start()
+{
     if (dir_.empty())
         return false;
     error_.clear();
     // Everything the child needs is made before fork: only async-signal-safe calls after.
-    std::vector<std::string> env = {"HOME=" + dir_ + "/home",
-                                    "XDG_RUNTIME_DIR=" + dir_ + "/run",
-                                    "XDG_CONFIG_HOME=" + dir_ + "/config",
-                                    "XDG_CACHE_HOME=" + dir_ + "/cache",
-                                    "PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
+    std::vector<std::string> env = {
+        "HOME=" + dir_ + "/home", "XDG_RUNTIME_DIR=" + dir_ + "/run",
+        "XDG_CONFIG_HOME=" + dir_ + "/config", "XDG_CACHE_HOME=" + dir_ + "/cache",
+        "PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
     std::vector<char *> envp;
     for (auto &e : env)
         envp.push_back(e.data());
@@ -90,8 +98,8 @@ bool PrivateLibvirtd::Start() {
             dup2(fd, STDOUT_FILENO);
             dup2(fd, STDERR_FILENO);
         }
-        if (drop_root && (setgroups(0, nullptr) < 0 || setgid(kNogroup) < 0 ||
-                          setuid(kNobody) < 0))
+        if (drop_root &&
+            (setgroups(0, nullptr) < 0 || setgid(kNogroup) < 0 || setuid(kNobody) < 0))
             _exit(126);
         char *argv[] = {const_cast<char *>("libvirtd"), nullptr};
         execve("/usr/sbin/libvirtd", argv, envp.data());
@@ -125,7 +133,9 @@ bool PrivateLibvirtd::Start() {
     return false;
 }
 
-void PrivateLibvirtd::Kill() {
+void
+PrivateLibvirtd::Kill()
+{
     if (pid_ <= 0)
         return;
     kill(pid_, SIGKILL);
@@ -135,17 +145,23 @@ void PrivateLibvirtd::Kill() {
     // A killed daemon leaves its socket file behind; the next one replaces it.
 }
 
-void PrivateLibvirtd::Pause() {
+void
+PrivateLibvirtd::Pause()
+{
     if (pid_ > 0 && kill(pid_, SIGSTOP) == 0)
         paused_ = true;
 }
 
-void PrivateLibvirtd::Resume() {
+void
+PrivateLibvirtd::Resume()
+{
     if (pid_ > 0 && kill(pid_, SIGCONT) == 0)
         paused_ = false;
 }
 
-std::string PrivateLibvirtd::Log() const {
+std::string
+PrivateLibvirtd::Log() const
+{
     std::ifstream in(dir_ + "/daemon.out");
     std::stringstream all;
     all << in.rdbuf();
@@ -153,4 +169,4 @@ std::string PrivateLibvirtd::Log() const {
     return text.size() > 3000 ? text.substr(text.size() - 3000) : text;
 }
 
-}  // namespace virtgrpc::testing
+} // namespace virtgrpc::testing

@@ -13,9 +13,11 @@
 
 #include <string>
 
-namespace virtgrpc::testing {
+namespace virtgrpc::testing
+{
 
-class PrivateLibvirtd {
+class PrivateLibvirtd
+{
   public:
     // Starts the daemon and waits (up to 20 s) until it serves; check ok().
     PrivateLibvirtd();
@@ -25,12 +27,28 @@ class PrivateLibvirtd {
     PrivateLibvirtd(const PrivateLibvirtd &) = delete;
     PrivateLibvirtd &operator=(const PrivateLibvirtd &) = delete;
 
-    bool ok() const { return error_.empty(); }
+    bool
+    ok() const
+    {
+        return error_.empty();
+    }
     // Why it did not start, with its log.
-    const std::string &error() const { return error_; }
+    const std::string &
+    error() const
+    {
+        return error_;
+    }
     // "test+unix:///default?socket=<dir>/run/libvirt/libvirt-sock".
-    const std::string &test_uri() const { return uri_; }
-    pid_t pid() const { return pid_; }
+    const std::string &
+    test_uri() const
+    {
+        return uri_;
+    }
+    pid_t
+    pid() const
+    {
+        return pid_;
+    }
 
     // SIGKILL, as a crash: no goodbye to its clients. Waits for the exit.
     void Kill();
@@ -53,4 +71,4 @@ class PrivateLibvirtd {
     bool paused_ = false;
 };
 
-}  // namespace virtgrpc::testing
+} // namespace virtgrpc::testing

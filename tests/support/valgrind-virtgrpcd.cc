@@ -8,9 +8,11 @@
 #include <regex>
 #include <sstream>
 
-namespace virtgrpc::testing {
+namespace virtgrpc::testing
+{
 
-ValgrindVirtgrpcd::ValgrindVirtgrpcd(const VirtgrpcdProcess::Options &options) {
+ValgrindVirtgrpcd::ValgrindVirtgrpcd(const VirtgrpcdProcess::Options &options)
+{
     const std::string real = VirtgrpcdProcess::BinaryPath();
     const char *tmp = std::getenv("TEST_TMPDIR");
     root_ = std::string(tmp ? tmp : "/tmp") + "/valgrind-srcdir";
@@ -36,18 +38,24 @@ ValgrindVirtgrpcd::ValgrindVirtgrpcd(const VirtgrpcdProcess::Options &options) {
     setenv("TEST_WORKSPACE", saved_workspace.c_str(), 1);
 }
 
-int ValgrindVirtgrpcd::Stop(std::chrono::seconds timeout) {
+int
+ValgrindVirtgrpcd::Stop(std::chrono::seconds timeout)
+{
     return process_->Stop(SIGTERM, timeout);
 }
 
-std::string ValgrindVirtgrpcd::Log() const {
+std::string
+ValgrindVirtgrpcd::Log() const
+{
     std::ifstream in(log_);
     std::stringstream text;
     text << in.rdbuf();
     return text.str();
 }
 
-::testing::AssertionResult ValgrindVirtgrpcd::Clean(const std::string &log) {
+::testing::AssertionResult
+ValgrindVirtgrpcd::Clean(const std::string &log)
+{
     if (log.find("ERROR SUMMARY: 0 errors") == std::string::npos)
         return ::testing::AssertionFailure() << "valgrind found errors:\n" << log;
     std::smatch lost;
@@ -57,9 +65,11 @@ std::string ValgrindVirtgrpcd::Log() const {
     return ::testing::AssertionSuccess();
 }
 
-std::string ValgrindVirtgrpcd::Summary(const std::string &log) {
+std::string
+ValgrindVirtgrpcd::Summary(const std::string &log)
+{
     size_t at = log.find("HEAP SUMMARY");
     return at == std::string::npos ? log : log.substr(at);
 }
 
-}  // namespace virtgrpc::testing
+} // namespace virtgrpc::testing

@@ -12,13 +12,19 @@
 
 #include "tests/support/virtgrpcd-process.h"
 
-namespace virtgrpc::testing {
+namespace virtgrpc::testing
+{
 
-class ValgrindVirtgrpcd {
+class ValgrindVirtgrpcd
+{
   public:
     explicit ValgrindVirtgrpcd(const VirtgrpcdProcess::Options &options);
 
-    VirtgrpcdProcess &process() { return *process_; }
+    VirtgrpcdProcess &
+    process()
+    {
+        return *process_;
+    }
     // SIGTERM, then the exit code: 0 clean, 99 valgrind found errors or definite leaks,
     // -1 no exit within `timeout`.
     int Stop(std::chrono::seconds timeout);
@@ -36,4 +42,4 @@ class ValgrindVirtgrpcd {
     std::unique_ptr<VirtgrpcdProcess> process_;
 };
 
-}  // namespace virtgrpc::testing
+} // namespace virtgrpc::testing
