@@ -55,6 +55,13 @@ static const vg_option vg_option_table[] = {
       "supervisors)", false },
     { "log-level", 0, "server", VG_OPT_LOG_LEVEL, VG_FIELD(log_level), 0, 0, "LEVEL",
       "error, warn, info or debug", true },
+    { "libvirt-keepalive-interval", 0, "server", VG_OPT_UINT,
+      VG_FIELD(libvirt_keepalive_interval_s), 0, 3600, "SECONDS",
+      "on remote libvirt connections, probe libvirtd after this long without traffic "
+      "(virConnectSetKeepAlive); 0 turns keepalive off", false },
+    { "libvirt-keepalive-count", 0, "server", VG_OPT_UINT, VG_FIELD(libvirt_keepalive_count),
+      0, 100, "N", "declare libvirtd dead after N unanswered probes: calls fail UNAVAILABLE, "
+      "health goes NOT_SERVING and the server reconnects", false },
 
     { "max-inflight", 0, "limits", VG_OPT_SIZE, VG_FIELD(max_inflight), 1, 1000000, "N",
       "unary calls admitted at once; more fail with RESOURCE_EXHAUSTED", false },
@@ -110,6 +117,8 @@ vg_options_defaults(vg_options *options)
         .workers = 16,
         .shutdown_grace_s = 10,
         .log_level = VG_LOG_INFO,
+        .libvirt_keepalive_interval_s = VG_LIBVIRT_DEFAULT_KEEPALIVE_INTERVAL_S,
+        .libvirt_keepalive_count = VG_LIBVIRT_DEFAULT_KEEPALIVE_COUNT,
         .max_inflight = 256,
         .max_streams = 10000,
         .max_message_bytes = 16 * 1024 * 1024,

@@ -23,6 +23,7 @@
 #include <stdio.h>
 
 #include "server/log.h"
+#include "server/runtime/libvirt-conn.h"
 #include "server/services/byte-stream.h"
 
 #define VG_MAX_LISTENERS 16
@@ -38,6 +39,8 @@ typedef struct vg_options {
     unsigned shutdown_grace_s;
     char *port_file;
     vg_log_level log_level;
+    unsigned libvirt_keepalive_interval_s;
+    unsigned libvirt_keepalive_count;
     /* [limits] */
     size_t max_inflight;
     size_t max_streams;
