@@ -137,6 +137,8 @@ int cli_message_from_json(json_object *json, const ProtobufCMessageDescriptor *t
 /* The message as JSON on stdout: indented, or on one line (for streams: JSON Lines). */
 void cli_print_message(const ProtobufCMessage *message);
 void cli_print_message_line(const ProtobufCMessage *message);
+/* Any JSON value, indented (for the few outputs that are not one message). */
+void cli_print_json_object(json_object *json);
 /* An enum value as people say it: DOMAIN_STATE_SHUTOFF -> "shutoff" (the value names
  * without the prefix its _UNSPECIFIED value has, lower case, '_' -> ' '). */
 const char *cli_enum_label(const ProtobufCEnumDescriptor *type, int value, char *buffer,

@@ -273,8 +273,7 @@ cli_run_screenshot(cli_context *context, const cli_args *args)
             json_object_object_add(json, "file", json_object_new_string(path));
             json_object_object_add(json, "mimeType", json_object_new_string(mime_type));
             json_object_object_add(json, "sizeBytes", json_object_new_int64(size));
-            puts(json_object_to_json_string_ext(json, JSON_C_TO_STRING_PRETTY |
-                                                          JSON_C_TO_STRING_SPACED));
+            cli_print_json_object(json);
             json_object_put(json);
         } else {
             printf("Screenshot saved to %s, with type of %s\n", path, mime_type);

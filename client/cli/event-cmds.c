@@ -63,7 +63,8 @@ cli_print_event(const Virtgrpc__V1__DomainEvent *event)
         json_object_object_foreach(json, kind, fields)
         {
             printf("%s %s %s: %s\n", time, event->domain ? event->domain->name : "", kind,
-                   json_object_to_json_string_ext(fields, JSON_C_TO_STRING_PLAIN));
+                   json_object_to_json_string_ext(
+                       fields, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
         }
     }
     fflush(stdout);

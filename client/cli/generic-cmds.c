@@ -65,8 +65,7 @@ cli_run_methods(cli_context *context, const cli_args *args)
     if (table)
         cli_table_print(table);
     else
-        puts(json_object_to_json_string_ext(list, JSON_C_TO_STRING_PRETTY |
-                                                      JSON_C_TO_STRING_SPACED));
+        cli_print_json_object(list);
     json_object_put(list);
     g_free(folded_filter);
     return CLI_EXIT_OK;

@@ -23,6 +23,15 @@ cli_print_json(const ProtobufCMessage *message, int flags)
 }
 
 void
+cli_print_json_object(json_object *json)
+{
+    puts(json_object_to_json_string_ext(json, JSON_C_TO_STRING_PRETTY |
+                                                  JSON_C_TO_STRING_SPACED |
+                                                  JSON_C_TO_STRING_NOSLASHESCAPE));
+    fflush(stdout);
+}
+
+void
 cli_print_message(const ProtobufCMessage *message)
 {
     cli_print_json(message, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED);

@@ -35,14 +35,18 @@ cli_run_create(cli_context *context, const cli_args *args)
     const char *description = cli_option_value(args, "description");
     Virtgrpc__V1__Snapshot *snapshot = NULL;
     json_object *request = json_object_new_object();
-    gchar *xml;
+    gchar *name_xml, *description_xml, *xml;
     int rc;
 
     /* virsh's snapshot-create-as writes the same XML; g_markup escapes the user's text. */
-    xml = g_markup_printf_escaped("<domainsnapshot><name>%s</name>%s%s%s</domainsnapshot>",
-                                  args->positional[1], description ? "<description>" : "",
-                                  description ? description : "",
-                                  description ? "</description>" : "");
+    name_xml = g_markup_printf_escaped("<name>%s</name>", args->positional[1]);
+    description_xml =
+        description ? g_markup_printf_escaped("<description>%s</description>", description)
+                    : g_strdup("");
+    xml = g_strconcat("<domainsnapshot>", name_xml, description_xml, "</domainsnapshot>",
+                      NULL);
+    g_free(name_xml);
+    g_free(description_xml);
     json_object_object_add(request, "domain", cli_domain_ref(args->positional[0]));
     json_object_object_add(request, "xml", json_object_new_string(xml));
     g_free(xml);
