@@ -20,6 +20,10 @@
 #include <json-c/json.h>
 #include <protobuf-c/protobuf-c.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* The message as a new JSON object (release with json_object_put). */
 json_object *cli_json_from_message(const ProtobufCMessage *message);
 
@@ -34,3 +38,7 @@ int cli_json_to_message(json_object *json, const ProtobufCMessageDescriptor *typ
 /* The descriptor of the message called `full_name` ("virtgrpc.v1.Domain") among the
  * types reachable from the RPC table, or NULL. */
 const ProtobufCMessageDescriptor *cli_json_find_type(const char *full_name);
+
+#ifdef __cplusplus
+}
+#endif

@@ -27,8 +27,10 @@
 #include "virtgrpc/v1/snapshots.grpc.pb.h"
 #include "virtgrpc/v1/stats.pb.h"
 
-namespace virtgrpc::testing {
-namespace {
+namespace virtgrpc::testing
+{
+namespace
+{
 
 using ::testing::AllOf;
 using ::testing::HasSubstr;
@@ -37,7 +39,9 @@ using ::testing::StartsWith;
 
 constexpr std::chrono::seconds kWait{15};
 
-std::string CliPath() {
+std::string
+CliPath()
+{
     const char *srcdir = std::getenv("TEST_SRCDIR");
     const char *workspace = std::getenv("TEST_WORKSPACE");
     if (srcdir && workspace)
@@ -45,12 +49,16 @@ std::string CliPath() {
     return "client/cli/virtgrpc";
 }
 
-std::string TempPath(const std::string &name) {
+std::string
+TempPath(const std::string &name)
+{
     const char *dir = std::getenv("TEST_TMPDIR");
     return std::string(dir ? dir : "/tmp") + "/" + name;
 }
 
-std::string ReadFile(const std::string &path) {
+std::string
+ReadFile(const std::string &path)
+{
     std::ifstream in(path, std::ios::binary);
     std::stringstream bytes;
     bytes << in.rdbuf();
@@ -59,9 +67,11 @@ std::string ReadFile(const std::string &path) {
 
 // A running CLI process: stdout readable line by line while it runs, stderr and the
 // exit code at the end.
-class CliProcess {
+class CliProcess
+{
   public:
-    CliProcess(const std::vector<std::string> &args, const std::string &input) {
+    CliProcess(const std::vector<std::string> &args, const std::string &input)
+    {
         int out[2], in[2];
         err_path_ = TempPath("cli-stderr-" + std::to_string(counter_++));
         if (pipe(out) < 0 || pipe(in) < 0) {
@@ -93,7 +103,8 @@ class CliProcess {
         close(in[1]); /* EOF: the CLI sees a pipe that ends */
     }
 
-    ~CliProcess() {
+    ~CliProcess()
+    {
         if (pid_ > 0) {
             kill(pid_, SIGKILL);
             waitpid(pid_, nullptr, 0);
@@ -103,7 +114,9 @@ class CliProcess {
     }
 
     // The next line of stdout (without '\n'); false at EOF or after `kWait`.
-    bool ReadLine(std::string *line) {
+    bool
+    ReadLine(std::string *line)
+    {
         auto deadline = std::chrono::steady_clock::now() + kWait;
         for (;;) {
             size_t newline = buffer_.find('\n');
@@ -127,7 +140,9 @@ class CliProcess {
 
     // Reads stdout to EOF and waits for the exit (killing it after `kWait`). Returns the
     // exit code, or -1 when it did not exit by itself.
-    int Wait(std::string *out, std::string *err) {
+    int
+    Wait(std::string *out, std::string *err)
+    {
         std::string line;
         while (ReadLine(&line))
             buffer_rest_ += line + "\n";
@@ -164,36 +179,47 @@ struct CliResult {
     std::string err;
 };
 
-std::ostream &operator<<(std::ostream &os, const CliResult &result) {
+std::ostream &
+operator<<(std::ostream &os, const CliResult &result)
+{
     return os << "exit " << result.exit_code << "\nstdout:\n"
               << result.out << "\nstderr:\n"
               << result.err;
 }
 
 template <typename Message>
-Message ParseJson(const std::string &json) {
+Message
+ParseJson(const std::string &json)
+{
     Message message;
     auto status = google::protobuf::util::JsonStringToMessage(json, &message);
     EXPECT_TRUE(status.ok()) << status.ToString() << "\nin: " << json;
     return message;
 }
 
-class CliTest : public ServerTest {
+class CliTest : public ServerTest
+{
   protected:
     // Runs `virtgrpc --server=<the fixture's server> --timeout=10 ARGS...`.
-    CliResult Run(std::vector<std::string> args, const std::string &input = "") {
+    CliResult
+    Run(std::vector<std::string> args, const std::string &input = "")
+    {
         args.insert(args.begin(), {"--server=" + server().target(), "--timeout=10"});
         return RunRaw(args, input);
     }
 
-    static CliResult RunRaw(const std::vector<std::string> &args, const std::string &input = "") {
+    static CliResult
+    RunRaw(const std::vector<std::string> &args, const std::string &input = "")
+    {
         CliProcess process(args, input);
         CliResult result;
         result.exit_code = process.Wait(&result.out, &result.err);
         return result;
     }
 
-    std::unique_ptr<CliProcess> Start(std::vector<std::string> args) {
+    std::unique_ptr<CliProcess>
+    Start(std::vector<std::string> args)
+    {
         args.insert(args.begin(), "--server=" + server().target());
         return std::make_unique<CliProcess>(args, "");
     }
@@ -201,7 +227,8 @@ class CliTest : public ServerTest {
 
 // --- list, dominfo -----------------------------------------------------------------
 
-TEST_F(CliTest, ListShowsTheRunningStockDomainInATable) {
+TEST_F(CliTest, ListShowsTheRunningStockDomainInATable)
+{
     CliResult result = Run({"list"});
 
     ASSERT_EQ(result.exit_code, 0) << result;
@@ -210,7 +237,8 @@ TEST_F(CliTest, ListShowsTheRunningStockDomainInATable) {
     EXPECT_EQ(result.err, "");
 }
 
-TEST_F(CliTest, ListAllJsonIsAListDomainsResponseWithInactiveDomains) {
+TEST_F(CliTest, ListAllJsonIsAListDomainsResponseWithInactiveDomains)
+{
     DefineDomain("cli-inactive");
 
     CliResult all = Run({"list", "--all", "--json"});
@@ -231,22 +259,25 @@ TEST_F(CliTest, ListAllJsonIsAListDomainsResponseWithInactiveDomains) {
     EXPECT_EQ(running.domains(0).uuid(), kStockDomainUuid);
 }
 
-TEST_F(CliTest, ListNameAndUuidPrintOnePerLine) {
+TEST_F(CliTest, ListNameAndUuidPrintOnePerLine)
+{
     DefineDomain("cli-second");
 
     EXPECT_EQ(Run({"list", "--all", "--name"}).out, "cli-second\ntest\n");
     EXPECT_EQ(Run({"list", "--uuid"}).out, std::string(kStockDomainUuid) + "\n");
 }
 
-TEST_F(CliTest, DominfoPrintsWhatGetDomainInfoSays) {
+TEST_F(CliTest, DominfoPrintsWhatGetDomainInfoSays)
+{
     CliResult text = Run({"dominfo", "test"});
     CliResult json = Run({"dominfo", kStockDomainUuid, "--json"});
 
     ASSERT_EQ(text.exit_code, 0) << text;
-    EXPECT_THAT(text.out, AllOf(HasSubstr("Name:           test\n"),
-                                HasSubstr(std::string("UUID:           ") + kStockDomainUuid),
-                                HasSubstr("State:          running"),
-                                HasSubstr("Max memory:     8388608 KiB\n")))
+    EXPECT_THAT(text.out,
+                AllOf(HasSubstr("Name:           test\n"),
+                      HasSubstr(std::string("UUID:           ") + kStockDomainUuid),
+                      HasSubstr("State:          running"),
+                      HasSubstr("Max memory:     8388608 KiB\n")))
         << text;
     ASSERT_EQ(json.exit_code, 0) << json;
     auto info = ParseJson<v1::DomainInfo>(json.out);
@@ -257,7 +288,8 @@ TEST_F(CliTest, DominfoPrintsWhatGetDomainInfoSays) {
 
 // --- lifecycle, define, dumpxml ------------------------------------------------------
 
-TEST_F(CliTest, LifecycleCommandsChangeTheDomainsState) {
+TEST_F(CliTest, LifecycleCommandsChangeTheDomainsState)
+{
     CliResult suspend = Run({"suspend", "test"});
     ASSERT_EQ(suspend.exit_code, 0) << suspend;
     EXPECT_EQ(suspend.out, "Domain 'test' suspended\n");
@@ -281,7 +313,8 @@ TEST_F(CliTest, LifecycleCommandsChangeTheDomainsState) {
     EXPECT_EQ(StateOf("test").shutoff_reason(), v1::SHUTOFF_REASON_DESTROYED);
 }
 
-TEST_F(CliTest, WrongStateIsAServerErrorWithLibvirtsCode) {
+TEST_F(CliTest, WrongStateIsAServerErrorWithLibvirtsCode)
+{
     CliResult result = Run({"resume", "test"});
 
     EXPECT_EQ(result.exit_code, 1) << result;
@@ -291,7 +324,8 @@ TEST_F(CliTest, WrongStateIsAServerErrorWithLibvirtsCode) {
     EXPECT_EQ(StateOf("test").state(), v1::DOMAIN_STATE_RUNNING);
 }
 
-TEST_F(CliTest, DefineFromAFileAndUndefine) {
+TEST_F(CliTest, DefineFromAFileAndUndefine)
+{
     std::string path = TempPath("cli-define.xml");
     std::ofstream(path) << MinimalDomainXml("cli-defined");
 
@@ -306,7 +340,8 @@ TEST_F(CliTest, DefineFromAFileAndUndefine) {
     EXPECT_EQ(GetDomain("cli-defined", &gone).error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
-TEST_F(CliTest, DefineFromStdinAndAMissingFileIsAUsageError) {
+TEST_F(CliTest, DefineFromStdinAndAMissingFileIsAUsageError)
+{
     CliResult from_stdin = Run({"define", "-"}, MinimalDomainXml("cli-stdin"));
     CliResult missing = Run({"define", TempPath("no-such-file.xml")});
 
@@ -316,7 +351,8 @@ TEST_F(CliTest, DefineFromStdinAndAMissingFileIsAUsageError) {
     EXPECT_THAT(missing.err, HasSubstr("cannot read"));
 }
 
-TEST_F(CliTest, DumpxmlPrintsTheXmlGetDomainXMLReturns) {
+TEST_F(CliTest, DumpxmlPrintsTheXmlGetDomainXMLReturns)
+{
     v1::GetDomainXMLRequest request;
     *request.mutable_domain() = RefByName("test");
     request.add_flags(v1::DOMAIN_XML_FLAG_INACTIVE);
@@ -333,8 +369,10 @@ TEST_F(CliTest, DumpxmlPrintsTheXmlGetDomainXMLReturns) {
 
 // --- events -------------------------------------------------------------------------
 
-TEST_F(CliTest, EventsPrintsLifecycleEventsAndStopsAfterCount) {
-    auto events = Start({"events", "--domain", "test", "--kind", "lifecycle", "--count", "2"});
+TEST_F(CliTest, EventsPrintsLifecycleEventsAndStopsAfterCount)
+{
+    auto events =
+        Start({"events", "--domain", "test", "--kind", "lifecycle", "--count", "2"});
     std::string line;
     // The stream opens with the current state: the watch is registered from here on.
     ASSERT_TRUE(events->ReadLine(&line));
@@ -349,7 +387,8 @@ TEST_F(CliTest, EventsPrintsLifecycleEventsAndStopsAfterCount) {
     EXPECT_THAT(out, HasSubstr(" test lifecycle: resumed unpaused\n"));
 }
 
-TEST_F(CliTest, EventsJsonIsOneDomainEventPerLine) {
+TEST_F(CliTest, EventsJsonIsOneDomainEventPerLine)
+{
     auto events = Start({"--json", "events", "--count", "1"});
     std::string first, second;
     ASSERT_TRUE(events->ReadLine(&first));
@@ -368,8 +407,10 @@ TEST_F(CliTest, EventsJsonIsOneDomainEventPerLine) {
 
 // --- snapshots ----------------------------------------------------------------------
 
-TEST_F(CliTest, SnapshotCreateListDumpRevertDelete) {
-    CliResult create = Run({"snapshot-create-as", "test", "cli-snap", "--description", "a <b>"});
+TEST_F(CliTest, SnapshotCreateListDumpRevertDelete)
+{
+    CliResult create =
+        Run({"snapshot-create-as", "test", "cli-snap", "--description", "a <b>"});
     ASSERT_EQ(create.exit_code, 0) << create;
     EXPECT_EQ(create.out, "Domain snapshot cli-snap created\n");
 
@@ -393,11 +434,12 @@ TEST_F(CliTest, SnapshotCreateListDumpRevertDelete) {
 
 // --- jobs ---------------------------------------------------------------------------
 
-TEST_F(CliTest, JobStartedWithCallIsListedWatchedAndNotCancellableOnceDone) {
+TEST_F(CliTest, JobStartedWithCallIsListedWatchedAndNotCancellableOnceDone)
+{
     std::string path = TempPath("cli-job.save");
-    CliResult started = Run({"call", "JobService.StartJob",
-                             R"({"save": {"domain": {"name": "test"}, "path": ")" + path +
-                                 R"("}})"});
+    CliResult started =
+        Run({"call", "JobService.StartJob",
+             R"({"save": {"domain": {"name": "test"}, "path": ")" + path + R"("}})"});
     ASSERT_EQ(started.exit_code, 0) << started;
     auto job = ParseJson<v1::Job>(started.out);
     ASSERT_FALSE(job.id().empty());
@@ -427,7 +469,8 @@ TEST_F(CliTest, JobStartedWithCallIsListedWatchedAndNotCancellableOnceDone) {
 
 // --- screenshot, console --------------------------------------------------------------
 
-TEST_F(CliTest, ScreenshotWritesTheDriversPng) {
+TEST_F(CliTest, ScreenshotWritesTheDriversPng)
+{
     std::string path = TempPath("cli-shot.png");
 
     CliResult result = Run({"screenshot", "test", path});
@@ -437,7 +480,8 @@ TEST_F(CliTest, ScreenshotWritesTheDriversPng) {
     EXPECT_EQ(ReadFile(path), ReadFile("/usr/share/libvirt/test-screenshot.png"));
 }
 
-TEST_F(CliTest, ScreenshotOfAnUnknownDomainExitsThreeAndWritesNoFile) {
+TEST_F(CliTest, ScreenshotOfAnUnknownDomainExitsThreeAndWritesNoFile)
+{
     std::string path = TempPath("cli-no-shot.png");
 
     CliResult result = Run({"screenshot", "nope", path});
@@ -446,7 +490,8 @@ TEST_F(CliTest, ScreenshotOfAnUnknownDomainExitsThreeAndWritesNoFile) {
     EXPECT_NE(access(path.c_str(), F_OK), 0) << "a file was created";
 }
 
-TEST_F(CliTest, ConsoleThroughAPipeReportsTheTestDriversNoSupport) {
+TEST_F(CliTest, ConsoleThroughAPipeReportsTheTestDriversNoSupport)
+{
     // The test driver has no console (tests/qemu/console-qemu-test.cc has a real one):
     // the CLI sends the open and the piped input, and reports libvirt's answer.
     CliResult result = Run({"console", "test"}, "hello\n");
@@ -458,8 +503,10 @@ TEST_F(CliTest, ConsoleThroughAPipeReportsTheTestDriversNoSupport) {
 
 // --- generic access ------------------------------------------------------------------
 
-TEST_F(CliTest, CallTakesJsonWithEitherFieldNameAndPrintsTheResponse) {
-    CliResult camel = Run({"call", "DomainService.GetDomainState", R"({"domain": {"name": "test"}})"});
+TEST_F(CliTest, CallTakesJsonWithEitherFieldNameAndPrintsTheResponse)
+{
+    CliResult camel =
+        Run({"call", "DomainService.GetDomainState", R"({"domain": {"name": "test"}})"});
     CliResult full = Run({"call", "/virtgrpc.v1.DomainService/SetDomainAutostart",
                           R"({"domain": {"uuid": ")" + std::string(kStockDomainUuid) +
                               R"("}, "autostart": true})"});
@@ -473,9 +520,10 @@ TEST_F(CliTest, CallTakesJsonWithEitherFieldNameAndPrintsTheResponse) {
     EXPECT_TRUE(ParseJson<v1::DomainAutostart>(piped.out).autostart()) << piped;
 }
 
-TEST_F(CliTest, CallOfAServerStreamPrintsJsonLinesUpToCount) {
-    CliResult result =
-        Run({"call", "StatsService.WatchDomainStats", R"({"intervalMs": 100})", "--count", "2"});
+TEST_F(CliTest, CallOfAServerStreamPrintsJsonLinesUpToCount)
+{
+    CliResult result = Run({"call", "StatsService.WatchDomainStats",
+                            R"({"intervalMs": 100})", "--count", "2"});
 
     ASSERT_EQ(result.exit_code, 0) << result;
     std::istringstream lines(result.out);
@@ -489,13 +537,15 @@ TEST_F(CliTest, CallOfAServerStreamPrintsJsonLinesUpToCount) {
     EXPECT_EQ(samples, 2);
 }
 
-TEST_F(CliTest, MethodsListsEveryRpc) {
+TEST_F(CliTest, MethodsListsEveryRpc)
+{
     CliResult result = Run({"methods", "--json"});
 
     ASSERT_EQ(result.exit_code, 0) << result;
-    EXPECT_THAT(result.out, AllOf(HasSubstr(R"("method": "DomainService.GetDomain")"),
-                                  HasSubstr(R"("kind": "bidi-streaming")"),
-                                  HasSubstr(R"("path": "/virtgrpc.v1.EventService/WatchEvents")")));
+    EXPECT_THAT(result.out,
+                AllOf(HasSubstr(R"("method": "DomainService.GetDomain")"),
+                      HasSubstr(R"("kind": "bidi-streaming")"),
+                      HasSubstr(R"("path": "/virtgrpc.v1.EventService/WatchEvents")")));
     EXPECT_THAT(Run({"methods", "snapshot"}).out,
                 AllOf(HasSubstr("SnapshotService.RevertDomainSnapshot"),
                       Not(HasSubstr("DomainService.GetDomain "))));
@@ -503,19 +553,20 @@ TEST_F(CliTest, MethodsListsEveryRpc) {
 
 // --- errors and exit codes -------------------------------------------------------------
 
-TEST_F(CliTest, UsageErrorsExitTwoWithoutCallingTheServer) {
+TEST_F(CliTest, UsageErrorsExitTwoWithoutCallingTheServer)
+{
     const std::vector<std::vector<std::string>> usage_errors = {
-        {},                                            // no command
-        {"no-such-command"},                           // unknown command
-        {"list", "--no-such-option"},                  // unknown option
-        {"dominfo"},                                   // missing argument
-        {"dominfo", "a", "b"},                         // too many arguments
-        {"events", "--count", "many"},                 // not a number
-        {"call", "Nope.Method"},                       // unknown RPC
-        {"call", "DomainService.GetDomain", "{bad"},   // not JSON
-        {"call", "DomainService.GetDomain", R"({"domain": {"nam": "x"}})"},  // no such field
-        {"shutdown", "test", "--mode", "politely"},    // no such enum value
-        {"--timeout=soon", "list"},                    // bad global option
+        {},                                          // no command
+        {"no-such-command"},                         // unknown command
+        {"list", "--no-such-option"},                // unknown option
+        {"dominfo"},                                 // missing argument
+        {"dominfo", "a", "b"},                       // too many arguments
+        {"events", "--count", "many"},               // not a number
+        {"call", "Nope.Method"},                     // unknown RPC
+        {"call", "DomainService.GetDomain", "{bad"}, // not JSON
+        {"call", "DomainService.GetDomain", R"({"domain": {"nam": "x"}})"}, // no such field
+        {"shutdown", "test", "--mode", "politely"}, // no such enum value
+        {"--timeout=soon", "list"},                 // bad global option
     };
     for (const auto &args : usage_errors) {
         CliResult result = Run(args);
@@ -525,16 +576,18 @@ TEST_F(CliTest, UsageErrorsExitTwoWithoutCallingTheServer) {
     EXPECT_EQ(StateOf("test").state(), v1::DOMAIN_STATE_RUNNING);
 }
 
-TEST_F(CliTest, UnknownDomainExitsThreeWithLibvirtsErrorName) {
+TEST_F(CliTest, UnknownDomainExitsThreeWithLibvirtsErrorName)
+{
     CliResult result = Run({"dominfo", "no-such-domain"});
 
     EXPECT_EQ(result.exit_code, 3) << result;
-    EXPECT_THAT(result.err, AllOf(StartsWith("virtgrpc: error: "),
-                                  HasSubstr("no-such-domain"),
-                                  HasSubstr("(NOT_FOUND, VIR_ERR_NO_DOMAIN)\n")));
+    EXPECT_THAT(result.err,
+                AllOf(StartsWith("virtgrpc: error: "), HasSubstr("no-such-domain"),
+                      HasSubstr("(NOT_FOUND, VIR_ERR_NO_DOMAIN)\n")));
 }
 
-TEST(CliWithoutServerTest, ServerDownExitsFour) {
+TEST(CliWithoutServerTest, ServerDownExitsFour)
+{
     // A loopback port bound but not listening: connections are refused.
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in address = {};
@@ -554,7 +607,8 @@ TEST(CliWithoutServerTest, ServerDownExitsFour) {
     EXPECT_THAT(err, AllOf(StartsWith("virtgrpc: error: "), HasSubstr("(UNAVAILABLE)")));
 }
 
-TEST(CliWithoutServerTest, EveryCommandHasHelpFromItsTable) {
+TEST(CliWithoutServerTest, EveryCommandHasHelpFromItsTable)
+{
     CliProcess top({"--help"}, "");
     std::string help, err;
     ASSERT_EQ(top.Wait(&help, &err), 0) << err;
@@ -576,5 +630,5 @@ TEST(CliWithoutServerTest, EveryCommandHasHelpFromItsTable) {
     EXPECT_GE(commands, 25);
 }
 
-}  // namespace
-}  // namespace virtgrpc::testing
+} // namespace
+} // namespace virtgrpc::testing
