@@ -20,17 +20,14 @@
 #include "virtgrpc/v1/stats.pb.h"
 #include "virtgrpc/v1/tuning.pb.h"
 
-namespace
-{
+namespace {
 
 using google::protobuf::Message;
 using google::protobuf::util::MessageDifferencer;
 using ::testing::HasSubstr;
 
 // `message` as protobuf-c sees it after the wire: the converter's input.
-ProtobufCMessage *
-ToProtobufC(const Message &message)
-{
+ProtobufCMessage *ToProtobufC(const Message &message) {
     const ProtobufCMessageDescriptor *type =
         cli_json_find_type(message.GetDescriptor()->full_name().c_str());
     EXPECT_NE(type, nullptr) << message.GetDescriptor()->full_name();
@@ -39,9 +36,7 @@ ToProtobufC(const Message &message)
                                      reinterpret_cast<const uint8_t *>(wire.data()));
 }
 
-std::string
-CliJson(const Message &message)
-{
+std::string CliJson(const Message &message) {
     ProtobufCMessage *c_message = ToProtobufC(message);
     json_object *json = cli_json_from_message(c_message);
     std::string text = json_object_to_json_string_ext(json, JSON_C_TO_STRING_PLAIN);
@@ -51,9 +46,7 @@ CliJson(const Message &message)
 }
 
 // JSON -> protobuf-c via the converter -> wire -> `out`. Returns the error, or "".
-std::string
-FromCliJson(const std::string &text, Message *out)
-{
+std::string FromCliJson(const std::string &text, Message *out) {
     const ProtobufCMessageDescriptor *type =
         cli_json_find_type(out->GetDescriptor()->full_name().c_str());
     json_object *json = json_tokener_parse(text.c_str());
@@ -76,9 +69,7 @@ FromCliJson(const std::string &text, Message *out)
 
 // Both directions against protobuf's JSON: ours parsed by protobuf, protobuf's (with
 // either field naming) parsed by ours.
-void
-ExpectRoundTrips(const Message &original)
-{
+void ExpectRoundTrips(const Message &original) {
     std::string ours = CliJson(original);
     std::unique_ptr<Message> parsed(original.New());
     auto status = google::protobuf::util::JsonStringToMessage(ours, parsed.get());
@@ -90,8 +81,7 @@ ExpectRoundTrips(const Message &original)
         google::protobuf::util::JsonPrintOptions options;
         options.preserve_proto_field_names = original_names;
         std::string theirs;
-        ASSERT_TRUE(
-            google::protobuf::util::MessageToJsonString(original, &theirs, options).ok());
+        ASSERT_TRUE(google::protobuf::util::MessageToJsonString(original, &theirs, options).ok());
         std::unique_ptr<Message> back(original.New());
         EXPECT_EQ(FromCliJson(theirs, back.get()), "") << theirs;
         EXPECT_TRUE(MessageDifferencer::Equals(original, *back))
@@ -99,8 +89,7 @@ ExpectRoundTrips(const Message &original)
     }
 }
 
-TEST(JsonMessageTest, ScalarsEnumsOneofsAndNegativeNumbersRoundTrip)
-{
+TEST(JsonMessageTest, ScalarsEnumsOneofsAndNegativeNumbersRoundTrip) {
     virtgrpc::v1::SetDomainMemoryParametersRequest request;
     request.mutable_domain()->set_id(7);
     request.add_impact(virtgrpc::v1::MODIFICATION_IMPACT_LIVE);
@@ -118,16 +107,14 @@ TEST(JsonMessageTest, ScalarsEnumsOneofsAndNegativeNumbersRoundTrip)
     ExpectRoundTrips(request);
 }
 
-TEST(JsonMessageTest, SixtyFourBitIntegersAreStrings)
-{
+TEST(JsonMessageTest, SixtyFourBitIntegersAreStrings) {
     virtgrpc::v1::TypedParameter parameter;
     parameter.set_uint64_value(18446744073709551615ULL);
 
     EXPECT_EQ(CliJson(parameter), R"({"name":"","uint64Value":"18446744073709551615"})");
 }
 
-TEST(JsonMessageTest, BytesAreBase64)
-{
+TEST(JsonMessageTest, BytesAreBase64) {
     virtgrpc::v1::PeekDomainBlockResponse response;
     response.set_data(std::string("\0\1\2\xff hello", 10));
 
@@ -135,8 +122,7 @@ TEST(JsonMessageTest, BytesAreBase64)
     ExpectRoundTrips(response);
 }
 
-TEST(JsonMessageTest, TimestampAnyAndNestedMessagesRoundTrip)
-{
+TEST(JsonMessageTest, TimestampAnyAndNestedMessagesRoundTrip) {
     virtgrpc::v1::Job job;
     job.set_id("j1");
     job.set_kind(virtgrpc::v1::JOB_KIND_SAVE);
@@ -145,7 +131,7 @@ TEST(JsonMessageTest, TimestampAnyAndNestedMessagesRoundTrip)
     job.mutable_created_at()->set_nanos(123000000);
     job.mutable_ended_at()->set_seconds(1795674983);
     job.mutable_progress()->set_data_total(100);
-    job.mutable_progress()->set_data_processed(0); // proto2: set to 0 is still set
+    job.mutable_progress()->set_data_processed(0);  // proto2: set to 0 is still set
     virtgrpc::v1::Domain domain;
     domain.set_name("test");
     domain.mutable_state()->set_state(virtgrpc::v1::DOMAIN_STATE_SHUTOFF);
@@ -154,13 +140,11 @@ TEST(JsonMessageTest, TimestampAnyAndNestedMessagesRoundTrip)
 
     ExpectRoundTrips(job);
     EXPECT_THAT(CliJson(job), HasSubstr(R"("createdAt":"2026-11-26T06:36:22.123Z")"));
-    EXPECT_THAT(
-        CliJson(job),
-        HasSubstr(R"("result":{"@type":"type.googleapis.com\/virtgrpc.v1.Domain")"));
+    EXPECT_THAT(CliJson(job),
+                HasSubstr(R"("result":{"@type":"type.googleapis.com\/virtgrpc.v1.Domain")"));
 }
 
-TEST(JsonMessageTest, MapsAreObjects)
-{
+TEST(JsonMessageTest, MapsAreObjects) {
     google::rpc::ErrorInfo info;
     info.set_reason("VIR_ERR_NO_DOMAIN");
     (*info.mutable_metadata())["code"] = "42";
@@ -170,8 +154,7 @@ TEST(JsonMessageTest, MapsAreObjects)
     EXPECT_THAT(CliJson(info), HasSubstr(R"("metadata":{)"));
 }
 
-TEST(JsonMessageTest, Proto2OptionalFieldsAppearOnlyWhenSet)
-{
+TEST(JsonMessageTest, Proto2OptionalFieldsAppearOnlyWhenSet) {
     virtgrpc::v1::StateStats stats;
     stats.set_reason(0);
 
@@ -179,8 +162,7 @@ TEST(JsonMessageTest, Proto2OptionalFieldsAppearOnlyWhenSet)
     ExpectRoundTrips(stats);
 }
 
-TEST(JsonMessageTest, EventsWithOneofMessagesRoundTrip)
-{
+TEST(JsonMessageTest, EventsWithOneofMessagesRoundTrip) {
     virtgrpc::v1::DomainEvent event;
     event.set_sequence(3);
     event.mutable_time()->set_seconds(1);
@@ -189,8 +171,7 @@ TEST(JsonMessageTest, EventsWithOneofMessagesRoundTrip)
     ExpectRoundTrips(event);
 }
 
-TEST(JsonMessageTest, EnumsAreAcceptedByNumberToo)
-{
+TEST(JsonMessageTest, EnumsAreAcceptedByNumberToo) {
     virtgrpc::v1::ListJobsRequest request;
 
     EXPECT_EQ(FromCliJson(R"({"states": [1, "JOB_STATE_FAILED"]})", &request), "");
@@ -199,8 +180,7 @@ TEST(JsonMessageTest, EnumsAreAcceptedByNumberToo)
     EXPECT_EQ(request.states(1), virtgrpc::v1::JOB_STATE_FAILED);
 }
 
-TEST(JsonMessageTest, BadJsonIsRefusedNamingTheField)
-{
+TEST(JsonMessageTest, BadJsonIsRefusedNamingTheField) {
     struct Case {
         const char *json;
         const char *error;
@@ -227,4 +207,4 @@ TEST(JsonMessageTest, BadJsonIsRefusedNamingTheField)
     EXPECT_THAT(FromCliJson(R"({"input": 5})", &console), HasSubstr("base64"));
 }
 
-} // namespace
+}  // namespace

@@ -21,157 +21,32 @@
 #include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
+#include "tests/support/cli-process.h"
 #include "tests/support/server-test.h"
 #include "virtgrpc/v1/events.pb.h"
 #include "virtgrpc/v1/jobs.grpc.pb.h"
 #include "virtgrpc/v1/snapshots.grpc.pb.h"
 #include "virtgrpc/v1/stats.pb.h"
 
-namespace virtgrpc::testing
-{
-namespace
-{
+namespace virtgrpc::testing {
+namespace {
 
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
 
-constexpr std::chrono::seconds kWait{15};
-
-std::string
-CliPath()
-{
-    const char *srcdir = std::getenv("TEST_SRCDIR");
-    const char *workspace = std::getenv("TEST_WORKSPACE");
-    if (srcdir && workspace)
-        return std::string(srcdir) + "/" + workspace + "/client/cli/virtgrpc";
-    return "client/cli/virtgrpc";
-}
-
-std::string
-TempPath(const std::string &name)
-{
+std::string TempPath(const std::string &name) {
     const char *dir = std::getenv("TEST_TMPDIR");
     return std::string(dir ? dir : "/tmp") + "/" + name;
 }
 
-std::string
-ReadFile(const std::string &path)
-{
+std::string ReadFile(const std::string &path) {
     std::ifstream in(path, std::ios::binary);
     std::stringstream bytes;
     bytes << in.rdbuf();
     return bytes.str();
 }
-
-// A running CLI process: stdout readable line by line while it runs, stderr and the
-// exit code at the end.
-class CliProcess
-{
-  public:
-    CliProcess(const std::vector<std::string> &args, const std::string &input)
-    {
-        int out[2], in[2];
-        err_path_ = TempPath("cli-stderr-" + std::to_string(counter_++));
-        if (pipe(out) < 0 || pipe(in) < 0) {
-            ADD_FAILURE() << "pipe";
-            return;
-        }
-        pid_ = fork();
-        if (pid_ == 0) {
-            int err = open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-            dup2(in[0], STDIN_FILENO);
-            dup2(out[1], STDOUT_FILENO);
-            dup2(err, STDERR_FILENO);
-            close(in[1]);
-            close(out[0]);
-            std::vector<char *> argv;
-            std::string binary = CliPath();
-            argv.push_back(binary.data());
-            for (const std::string &arg : args)
-                argv.push_back(const_cast<char *>(arg.c_str()));
-            argv.push_back(nullptr);
-            execv(binary.c_str(), argv.data());
-            _exit(127);
-        }
-        close(out[1]);
-        close(in[0]);
-        out_fd_ = out[0];
-        if (!input.empty() && write(in[1], input.data(), input.size()) < 0)
-            ADD_FAILURE() << "writing the CLI's stdin";
-        close(in[1]); /* EOF: the CLI sees a pipe that ends */
-    }
-
-    ~CliProcess()
-    {
-        if (pid_ > 0) {
-            kill(pid_, SIGKILL);
-            waitpid(pid_, nullptr, 0);
-        }
-        if (out_fd_ >= 0)
-            close(out_fd_);
-    }
-
-    // The next line of stdout (without '\n'); false at EOF or after `kWait`.
-    bool
-    ReadLine(std::string *line)
-    {
-        auto deadline = std::chrono::steady_clock::now() + kWait;
-        for (;;) {
-            size_t newline = buffer_.find('\n');
-            if (newline != std::string::npos) {
-                *line = buffer_.substr(0, newline);
-                buffer_.erase(0, newline + 1);
-                return true;
-            }
-            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                deadline - std::chrono::steady_clock::now());
-            pollfd fd = {out_fd_, POLLIN, 0};
-            if (left.count() <= 0 || poll(&fd, 1, left.count()) <= 0)
-                return false;
-            char chunk[4096];
-            ssize_t n = read(out_fd_, chunk, sizeof(chunk));
-            if (n <= 0)
-                return false;
-            buffer_.append(chunk, n);
-        }
-    }
-
-    // Reads stdout to EOF and waits for the exit (killing it after `kWait`). Returns the
-    // exit code, or -1 when it did not exit by itself.
-    int
-    Wait(std::string *out, std::string *err)
-    {
-        std::string line;
-        while (ReadLine(&line))
-            buffer_rest_ += line + "\n";
-        *out = buffer_rest_ + buffer_;
-        int status = 0;
-        auto deadline = std::chrono::steady_clock::now() + kWait;
-        while (waitpid(pid_, &status, WNOHANG) == 0) {
-            if (std::chrono::steady_clock::now() > deadline) {
-                kill(pid_, SIGKILL);
-                waitpid(pid_, &status, 0);
-                pid_ = -1;
-                *err = ReadFile(err_path_);
-                return -1;
-            }
-            usleep(10000);
-        }
-        pid_ = -1;
-        *err = ReadFile(err_path_);
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-
-  private:
-    static inline int counter_ = 0;
-    pid_t pid_ = -1;
-    int out_fd_ = -1;
-    std::string err_path_;
-    std::string buffer_;
-    std::string buffer_rest_;
-};
 
 struct CliResult {
     int exit_code;
@@ -179,56 +54,46 @@ struct CliResult {
     std::string err;
 };
 
-std::ostream &
-operator<<(std::ostream &os, const CliResult &result)
-{
+std::ostream &operator<<(std::ostream &os, const CliResult &result) {
     return os << "exit " << result.exit_code << "\nstdout:\n"
               << result.out << "\nstderr:\n"
               << result.err;
 }
 
 template <typename Message>
-Message
-ParseJson(const std::string &json)
-{
+Message ParseJson(const std::string &json) {
     Message message;
     auto status = google::protobuf::util::JsonStringToMessage(json, &message);
     EXPECT_TRUE(status.ok()) << status.ToString() << "\nin: " << json;
     return message;
 }
 
-class CliTest : public ServerTest
-{
+class CliTest : public ServerTest {
   protected:
     // Runs `virtgrpc --server=<the fixture's server> --timeout=10 ARGS...`.
-    CliResult
-    Run(std::vector<std::string> args, const std::string &input = "")
-    {
+    CliResult Run(std::vector<std::string> args, const std::string &input = "") {
         args.insert(args.begin(), {"--server=" + server().target(), "--timeout=10"});
         return RunRaw(args, input);
     }
 
-    static CliResult
-    RunRaw(const std::vector<std::string> &args, const std::string &input = "")
-    {
-        CliProcess process(args, input);
+    static CliResult RunRaw(const std::vector<std::string> &args, const std::string &input = "") {
+        CliProcess process(args, {input});
         CliResult result;
         result.exit_code = process.Wait(&result.out, &result.err);
         return result;
     }
 
-    std::unique_ptr<CliProcess>
-    Start(std::vector<std::string> args)
-    {
+    std::unique_ptr<CliProcess> Start(std::vector<std::string> args, bool on_terminal = false) {
         args.insert(args.begin(), "--server=" + server().target());
-        return std::make_unique<CliProcess>(args, "");
+        CliProcess::Options options;
+        options.on_terminal = on_terminal;
+        return std::make_unique<CliProcess>(args, options);
     }
 };
 
 // --- list, dominfo -----------------------------------------------------------------
 
-TEST_F(CliTest, ListShowsTheRunningStockDomainInATable)
-{
+TEST_F(CliTest, ListShowsTheRunningStockDomainInATable) {
     CliResult result = Run({"list"});
 
     ASSERT_EQ(result.exit_code, 0) << result;
@@ -237,8 +102,7 @@ TEST_F(CliTest, ListShowsTheRunningStockDomainInATable)
     EXPECT_EQ(result.err, "");
 }
 
-TEST_F(CliTest, ListAllJsonIsAListDomainsResponseWithInactiveDomains)
-{
+TEST_F(CliTest, ListAllJsonIsAListDomainsResponseWithInactiveDomains) {
     DefineDomain("cli-inactive");
 
     CliResult all = Run({"list", "--all", "--json"});
@@ -259,25 +123,22 @@ TEST_F(CliTest, ListAllJsonIsAListDomainsResponseWithInactiveDomains)
     EXPECT_EQ(running.domains(0).uuid(), kStockDomainUuid);
 }
 
-TEST_F(CliTest, ListNameAndUuidPrintOnePerLine)
-{
+TEST_F(CliTest, ListNameAndUuidPrintOnePerLine) {
     DefineDomain("cli-second");
 
     EXPECT_EQ(Run({"list", "--all", "--name"}).out, "cli-second\ntest\n");
     EXPECT_EQ(Run({"list", "--uuid"}).out, std::string(kStockDomainUuid) + "\n");
 }
 
-TEST_F(CliTest, DominfoPrintsWhatGetDomainInfoSays)
-{
+TEST_F(CliTest, DominfoPrintsWhatGetDomainInfoSays) {
     CliResult text = Run({"dominfo", "test"});
     CliResult json = Run({"dominfo", kStockDomainUuid, "--json"});
 
     ASSERT_EQ(text.exit_code, 0) << text;
-    EXPECT_THAT(text.out,
-                AllOf(HasSubstr("Name:           test\n"),
-                      HasSubstr(std::string("UUID:           ") + kStockDomainUuid),
-                      HasSubstr("State:          running"),
-                      HasSubstr("Max memory:     8388608 KiB\n")))
+    EXPECT_THAT(text.out, AllOf(HasSubstr("Name:           test\n"),
+                                HasSubstr(std::string("UUID:           ") + kStockDomainUuid),
+                                HasSubstr("State:          running"),
+                                HasSubstr("Max memory:     8388608 KiB\n")))
         << text;
     ASSERT_EQ(json.exit_code, 0) << json;
     auto info = ParseJson<v1::DomainInfo>(json.out);
@@ -288,8 +149,7 @@ TEST_F(CliTest, DominfoPrintsWhatGetDomainInfoSays)
 
 // --- lifecycle, define, dumpxml ------------------------------------------------------
 
-TEST_F(CliTest, LifecycleCommandsChangeTheDomainsState)
-{
+TEST_F(CliTest, LifecycleCommandsChangeTheDomainsState) {
     CliResult suspend = Run({"suspend", "test"});
     ASSERT_EQ(suspend.exit_code, 0) << suspend;
     EXPECT_EQ(suspend.out, "Domain 'test' suspended\n");
@@ -313,8 +173,7 @@ TEST_F(CliTest, LifecycleCommandsChangeTheDomainsState)
     EXPECT_EQ(StateOf("test").shutoff_reason(), v1::SHUTOFF_REASON_DESTROYED);
 }
 
-TEST_F(CliTest, WrongStateIsAServerErrorWithLibvirtsCode)
-{
+TEST_F(CliTest, WrongStateIsAServerErrorWithLibvirtsCode) {
     CliResult result = Run({"resume", "test"});
 
     EXPECT_EQ(result.exit_code, 1) << result;
@@ -324,8 +183,7 @@ TEST_F(CliTest, WrongStateIsAServerErrorWithLibvirtsCode)
     EXPECT_EQ(StateOf("test").state(), v1::DOMAIN_STATE_RUNNING);
 }
 
-TEST_F(CliTest, DefineFromAFileAndUndefine)
-{
+TEST_F(CliTest, DefineFromAFileAndUndefine) {
     std::string path = TempPath("cli-define.xml");
     std::ofstream(path) << MinimalDomainXml("cli-defined");
 
@@ -340,8 +198,7 @@ TEST_F(CliTest, DefineFromAFileAndUndefine)
     EXPECT_EQ(GetDomain("cli-defined", &gone).error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
-TEST_F(CliTest, DefineFromStdinAndAMissingFileIsAUsageError)
-{
+TEST_F(CliTest, DefineFromStdinAndAMissingFileIsAUsageError) {
     CliResult from_stdin = Run({"define", "-"}, MinimalDomainXml("cli-stdin"));
     CliResult missing = Run({"define", TempPath("no-such-file.xml")});
 
@@ -351,8 +208,7 @@ TEST_F(CliTest, DefineFromStdinAndAMissingFileIsAUsageError)
     EXPECT_THAT(missing.err, HasSubstr("cannot read"));
 }
 
-TEST_F(CliTest, DumpxmlPrintsTheXmlGetDomainXMLReturns)
-{
+TEST_F(CliTest, DumpxmlPrintsTheXmlGetDomainXMLReturns) {
     v1::GetDomainXMLRequest request;
     *request.mutable_domain() = RefByName("test");
     request.add_flags(v1::DOMAIN_XML_FLAG_INACTIVE);
@@ -369,10 +225,8 @@ TEST_F(CliTest, DumpxmlPrintsTheXmlGetDomainXMLReturns)
 
 // --- events -------------------------------------------------------------------------
 
-TEST_F(CliTest, EventsPrintsLifecycleEventsAndStopsAfterCount)
-{
-    auto events =
-        Start({"events", "--domain", "test", "--kind", "lifecycle", "--count", "2"});
+TEST_F(CliTest, EventsPrintsLifecycleEventsAndStopsAfterCount) {
+    auto events = Start({"events", "--domain", "test", "--kind", "lifecycle", "--count", "2"});
     std::string line;
     // The stream opens with the current state: the watch is registered from here on.
     ASSERT_TRUE(events->ReadLine(&line));
@@ -387,8 +241,7 @@ TEST_F(CliTest, EventsPrintsLifecycleEventsAndStopsAfterCount)
     EXPECT_THAT(out, HasSubstr(" test lifecycle: resumed unpaused\n"));
 }
 
-TEST_F(CliTest, EventsJsonIsOneDomainEventPerLine)
-{
+TEST_F(CliTest, EventsJsonIsOneDomainEventPerLine) {
     auto events = Start({"--json", "events", "--count", "1"});
     std::string first, second;
     ASSERT_TRUE(events->ReadLine(&first));
@@ -407,10 +260,8 @@ TEST_F(CliTest, EventsJsonIsOneDomainEventPerLine)
 
 // --- snapshots ----------------------------------------------------------------------
 
-TEST_F(CliTest, SnapshotCreateListDumpRevertDelete)
-{
-    CliResult create =
-        Run({"snapshot-create-as", "test", "cli-snap", "--description", "a <b>"});
+TEST_F(CliTest, SnapshotCreateListDumpRevertDelete) {
+    CliResult create = Run({"snapshot-create-as", "test", "cli-snap", "--description", "a <b>"});
     ASSERT_EQ(create.exit_code, 0) << create;
     EXPECT_EQ(create.out, "Domain snapshot cli-snap created\n");
 
@@ -434,12 +285,11 @@ TEST_F(CliTest, SnapshotCreateListDumpRevertDelete)
 
 // --- jobs ---------------------------------------------------------------------------
 
-TEST_F(CliTest, JobStartedWithCallIsListedWatchedAndNotCancellableOnceDone)
-{
+TEST_F(CliTest, JobStartedWithCallIsListedWatchedAndNotCancellableOnceDone) {
     std::string path = TempPath("cli-job.save");
-    CliResult started =
-        Run({"call", "JobService.StartJob",
-             R"({"save": {"domain": {"name": "test"}, "path": ")" + path + R"("}})"});
+    CliResult started = Run({"call", "JobService.StartJob",
+                             R"({"save": {"domain": {"name": "test"}, "path": ")" + path +
+                                 R"("}})"});
     ASSERT_EQ(started.exit_code, 0) << started;
     auto job = ParseJson<v1::Job>(started.out);
     ASSERT_FALSE(job.id().empty());
@@ -469,8 +319,7 @@ TEST_F(CliTest, JobStartedWithCallIsListedWatchedAndNotCancellableOnceDone)
 
 // --- screenshot, console --------------------------------------------------------------
 
-TEST_F(CliTest, ScreenshotWritesTheDriversPng)
-{
+TEST_F(CliTest, ScreenshotWritesTheDriversPng) {
     std::string path = TempPath("cli-shot.png");
 
     CliResult result = Run({"screenshot", "test", path});
@@ -480,8 +329,7 @@ TEST_F(CliTest, ScreenshotWritesTheDriversPng)
     EXPECT_EQ(ReadFile(path), ReadFile("/usr/share/libvirt/test-screenshot.png"));
 }
 
-TEST_F(CliTest, ScreenshotOfAnUnknownDomainExitsThreeAndWritesNoFile)
-{
+TEST_F(CliTest, ScreenshotOfAnUnknownDomainExitsThreeAndWritesNoFile) {
     std::string path = TempPath("cli-no-shot.png");
 
     CliResult result = Run({"screenshot", "nope", path});
@@ -490,8 +338,7 @@ TEST_F(CliTest, ScreenshotOfAnUnknownDomainExitsThreeAndWritesNoFile)
     EXPECT_NE(access(path.c_str(), F_OK), 0) << "a file was created";
 }
 
-TEST_F(CliTest, ConsoleThroughAPipeReportsTheTestDriversNoSupport)
-{
+TEST_F(CliTest, ConsoleThroughAPipeReportsTheTestDriversNoSupport) {
     // The test driver has no console (tests/qemu/console-qemu-test.cc has a real one):
     // the CLI sends the open and the piped input, and reports libvirt's answer.
     CliResult result = Run({"console", "test"}, "hello\n");
@@ -501,12 +348,36 @@ TEST_F(CliTest, ConsoleThroughAPipeReportsTheTestDriversNoSupport)
     EXPECT_TRUE(ServerStillServes());
 }
 
+TEST_F(CliTest, ConsoleOnATerminalGivesItBackWhenTheServerRefuses) {
+    auto console = Start({"console", "test"}, /*on_terminal=*/true);
+
+    std::string out, err;
+    EXPECT_EQ(console->Wait(&out, &err), 1) << out;
+    // The banner comes right before raw mode; the error after libvirt's refusal.
+    EXPECT_THAT(out, HasSubstr("Escape character is ^] (Ctrl + ])"));
+    EXPECT_THAT(out, HasSubstr("(UNIMPLEMENTED, VIR_ERR_NO_SUPPORT)"));
+    EXPECT_FALSE(console->TerminalIsRaw()) << "the terminal was left in raw mode";
+}
+
+TEST_F(CliTest, JobWatchOnATerminalDrawsAProgressBar) {
+    CliResult started =
+        Run({"call", "JobService.StartJob",
+             R"({"save": {"domain": {"name": "test"}, "path": ")" + TempPath("bar.save") +
+                 R"("}})"});
+    ASSERT_EQ(started.exit_code, 0) << started;
+    auto job = ParseJson<v1::Job>(started.out);
+
+    auto watch = Start({"job-watch", job.id()}, /*on_terminal=*/true);
+
+    std::string out, err;
+    EXPECT_EQ(watch->Wait(&out, &err), 0) << out;
+    EXPECT_THAT(out, HasSubstr("\rsave test [##############################] 100% completed"));
+}
+
 // --- generic access ------------------------------------------------------------------
 
-TEST_F(CliTest, CallTakesJsonWithEitherFieldNameAndPrintsTheResponse)
-{
-    CliResult camel =
-        Run({"call", "DomainService.GetDomainState", R"({"domain": {"name": "test"}})"});
+TEST_F(CliTest, CallTakesJsonWithEitherFieldNameAndPrintsTheResponse) {
+    CliResult camel = Run({"call", "DomainService.GetDomainState", R"({"domain": {"name": "test"}})"});
     CliResult full = Run({"call", "/virtgrpc.v1.DomainService/SetDomainAutostart",
                           R"({"domain": {"uuid": ")" + std::string(kStockDomainUuid) +
                               R"("}, "autostart": true})"});
@@ -520,10 +391,9 @@ TEST_F(CliTest, CallTakesJsonWithEitherFieldNameAndPrintsTheResponse)
     EXPECT_TRUE(ParseJson<v1::DomainAutostart>(piped.out).autostart()) << piped;
 }
 
-TEST_F(CliTest, CallOfAServerStreamPrintsJsonLinesUpToCount)
-{
-    CliResult result = Run({"call", "StatsService.WatchDomainStats",
-                            R"({"intervalMs": 100})", "--count", "2"});
+TEST_F(CliTest, CallOfAServerStreamPrintsJsonLinesUpToCount) {
+    CliResult result =
+        Run({"call", "StatsService.WatchDomainStats", R"({"intervalMs": 100})", "--count", "2"});
 
     ASSERT_EQ(result.exit_code, 0) << result;
     std::istringstream lines(result.out);
@@ -537,15 +407,13 @@ TEST_F(CliTest, CallOfAServerStreamPrintsJsonLinesUpToCount)
     EXPECT_EQ(samples, 2);
 }
 
-TEST_F(CliTest, MethodsListsEveryRpc)
-{
+TEST_F(CliTest, MethodsListsEveryRpc) {
     CliResult result = Run({"methods", "--json"});
 
     ASSERT_EQ(result.exit_code, 0) << result;
-    EXPECT_THAT(result.out,
-                AllOf(HasSubstr(R"("method": "DomainService.GetDomain")"),
-                      HasSubstr(R"("kind": "bidi-streaming")"),
-                      HasSubstr(R"("path": "/virtgrpc.v1.EventService/WatchEvents")")));
+    EXPECT_THAT(result.out, AllOf(HasSubstr(R"("method": "DomainService.GetDomain")"),
+                                  HasSubstr(R"("kind": "bidi-streaming")"),
+                                  HasSubstr(R"("path": "/virtgrpc.v1.EventService/WatchEvents")")));
     EXPECT_THAT(Run({"methods", "snapshot"}).out,
                 AllOf(HasSubstr("SnapshotService.RevertDomainSnapshot"),
                       Not(HasSubstr("DomainService.GetDomain "))));
@@ -553,20 +421,19 @@ TEST_F(CliTest, MethodsListsEveryRpc)
 
 // --- errors and exit codes -------------------------------------------------------------
 
-TEST_F(CliTest, UsageErrorsExitTwoWithoutCallingTheServer)
-{
+TEST_F(CliTest, UsageErrorsExitTwoWithoutCallingTheServer) {
     const std::vector<std::vector<std::string>> usage_errors = {
-        {},                                          // no command
-        {"no-such-command"},                         // unknown command
-        {"list", "--no-such-option"},                // unknown option
-        {"dominfo"},                                 // missing argument
-        {"dominfo", "a", "b"},                       // too many arguments
-        {"events", "--count", "many"},               // not a number
-        {"call", "Nope.Method"},                     // unknown RPC
-        {"call", "DomainService.GetDomain", "{bad"}, // not JSON
-        {"call", "DomainService.GetDomain", R"({"domain": {"nam": "x"}})"}, // no such field
-        {"shutdown", "test", "--mode", "politely"}, // no such enum value
-        {"--timeout=soon", "list"},                 // bad global option
+        {},                                            // no command
+        {"no-such-command"},                           // unknown command
+        {"list", "--no-such-option"},                  // unknown option
+        {"dominfo"},                                   // missing argument
+        {"dominfo", "a", "b"},                         // too many arguments
+        {"events", "--count", "many"},                 // not a number
+        {"call", "Nope.Method"},                       // unknown RPC
+        {"call", "DomainService.GetDomain", "{bad"},   // not JSON
+        {"call", "DomainService.GetDomain", R"({"domain": {"nam": "x"}})"},  // no such field
+        {"shutdown", "test", "--mode", "politely"},    // no such enum value
+        {"--timeout=soon", "list"},                    // bad global option
     };
     for (const auto &args : usage_errors) {
         CliResult result = Run(args);
@@ -576,18 +443,16 @@ TEST_F(CliTest, UsageErrorsExitTwoWithoutCallingTheServer)
     EXPECT_EQ(StateOf("test").state(), v1::DOMAIN_STATE_RUNNING);
 }
 
-TEST_F(CliTest, UnknownDomainExitsThreeWithLibvirtsErrorName)
-{
+TEST_F(CliTest, UnknownDomainExitsThreeWithLibvirtsErrorName) {
     CliResult result = Run({"dominfo", "no-such-domain"});
 
     EXPECT_EQ(result.exit_code, 3) << result;
-    EXPECT_THAT(result.err,
-                AllOf(StartsWith("virtgrpc: error: "), HasSubstr("no-such-domain"),
-                      HasSubstr("(NOT_FOUND, VIR_ERR_NO_DOMAIN)\n")));
+    EXPECT_THAT(result.err, AllOf(StartsWith("virtgrpc: error: "),
+                                  HasSubstr("no-such-domain"),
+                                  HasSubstr("(NOT_FOUND, VIR_ERR_NO_DOMAIN)\n")));
 }
 
-TEST(CliWithoutServerTest, ServerDownExitsFour)
-{
+TEST(CliWithoutServerTest, ServerDownExitsFour) {
     // A loopback port bound but not listening: connections are refused.
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in address = {};
@@ -598,7 +463,7 @@ TEST(CliWithoutServerTest, ServerDownExitsFour)
     ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr *>(&address), &length), 0);
     std::string target = "127.0.0.1:" + std::to_string(ntohs(address.sin_port));
 
-    CliProcess process({"--server=" + target, "--timeout=5", "list"}, "");
+    CliProcess process({"--server=" + target, "--timeout=5", "list"}, {});
     std::string out, err;
     int exit_code = process.Wait(&out, &err);
     close(fd);
@@ -607,9 +472,8 @@ TEST(CliWithoutServerTest, ServerDownExitsFour)
     EXPECT_THAT(err, AllOf(StartsWith("virtgrpc: error: "), HasSubstr("(UNAVAILABLE)")));
 }
 
-TEST(CliWithoutServerTest, EveryCommandHasHelpFromItsTable)
-{
-    CliProcess top({"--help"}, "");
+TEST(CliWithoutServerTest, EveryCommandHasHelpFromItsTable) {
+    CliProcess top({"--help"}, {});
     std::string help, err;
     ASSERT_EQ(top.Wait(&help, &err), 0) << err;
     EXPECT_THAT(help, AllOf(HasSubstr("Exit status:"), HasSubstr("  3  not found")));
@@ -621,7 +485,7 @@ TEST(CliWithoutServerTest, EveryCommandHasHelpFromItsTable)
     int commands = 0;
     while (std::getline(lines, line) && line.rfind("  ", 0) == 0) {
         std::string name = line.substr(2, line.find(' ', 2) - 2);
-        CliProcess process({name, "--help"}, "");
+        CliProcess process({name, "--help"}, {});
         std::string out;
         EXPECT_EQ(process.Wait(&out, &err), 0) << name << ": " << err;
         EXPECT_THAT(out, StartsWith("Usage: virtgrpc " + name + " [OPTIONS]")) << name;
@@ -630,5 +494,5 @@ TEST(CliWithoutServerTest, EveryCommandHasHelpFromItsTable)
     EXPECT_GE(commands, 25);
 }
 
-} // namespace
-} // namespace virtgrpc::testing
+}  // namespace
+}  // namespace virtgrpc::testing
