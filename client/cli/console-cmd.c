@@ -4,10 +4,15 @@
  *
  * On a terminal, console puts it in raw mode (every key goes to the guest, Ctrl-] leaves)
  * and restores it on every way out: normal return, exit(), and the signals that end the
- * process. With stdin a pipe, console sends what it reads and half-closes at EOF; the
- * server then ends the stream once the input reached the guest.
+ * process. With stdin a pipe, console sends what it reads and, at EOF, waits until the
+ * guest has been quiet for --linger milliseconds before it half-closes (the server then
+ * ends the stream): the output of piped commands gets printed, and the input is not cut
+ * off on its way (QEMU's pty drops what the guest has not read yet when the console
+ * side closes).
  */
 #include <errno.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -69,7 +74,31 @@ typedef struct cli_console {
     pthread_mutex_t lock;  /* guards `stream_done` against the free in the main thread */
     bool stream_done;      /* the main thread is done with the stream */
     volatile bool escaped; /* the user pressed Ctrl-] */
+    uint64_t linger_ms;    /* pipe mode: quiet time before the half-close */
+    _Atomic int64_t last_output_ms; /* monotonic time of the guest's last output */
 } cli_console;
+
+static int64_t
+cli_now_ms(void)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/* Pipe mode, after EOF: returns once the guest said nothing for linger_ms. */
+static void
+cli_console_linger(cli_console *console)
+{
+    atomic_store(&console->last_output_ms, cli_now_ms());
+    for (;;) {
+        int64_t quiet = cli_now_ms() - atomic_load(&console->last_output_ms);
+        if (quiet >= (int64_t)console->linger_ms)
+            return;
+        usleep((useconds_t)(console->linger_ms - quiet) * 1000);
+    }
+}
 
 static int
 cli_console_send(cli_console *console, const char *bytes, size_t length)
@@ -117,6 +146,7 @@ cli_console_input(void *opaque)
         if (cli_console_send(console, buffer, length) < 0)
             return NULL;
     }
+    cli_console_linger(console);
     pthread_mutex_lock(&console->lock);
     if (!console->stream_done) {
         vg_status status = {0};
@@ -131,6 +161,9 @@ static const cli_option cli_console_options[] = {
     {"devname", "NAME", "the console's alias (default: the first console)"},
     {"force", NULL, "take the console over from another client"},
     {"safe", NULL, "only if the driver can guarantee exclusive access"},
+    {"linger", "MS",
+     "stdin not a terminal: at its end, wait until the guest is quiet for MS ms (default "
+     "500) before closing"},
     {NULL},
 };
 
@@ -146,6 +179,12 @@ cli_run_console(cli_context *context, const cli_args *args)
     pthread_t input;
     int rc;
 
+    rc = cli_option_uint(args, "linger", 500, &console.linger_ms);
+    if (rc) {
+        json_object_put(request);
+        json_object_put(open);
+        return rc;
+    }
     json_object_object_add(open, "domain", cli_domain_ref(args->positional[0]));
     if (device)
         json_object_object_add(open, "device", json_object_new_string(device));
@@ -186,6 +225,8 @@ cli_run_console(cli_context *context, const cli_args *args)
         const Virtgrpc__V1__GuestOutput *output =
             (const Virtgrpc__V1__GuestOutput *)message;
         size_t written = 0;
+
+        atomic_store(&console.last_output_ms, cli_now_ms());
         while (written < output->output.len) {
             ssize_t n = write(STDOUT_FILENO, output->output.data + written,
                               output->output.len - written);
