@@ -251,14 +251,19 @@ cli_connect(cli_context *context)
 
     if (context->client)
         return 0;
-    if (context->cacert || context->cert || context->key)
-        return cli_error(CLI_EXIT_USAGE,
-                         "--cacert, --cert and --key need a client library with TLS; this "
-                         "build has none");
+    /* Any TLS option turns TLS on; --cacert alone: server-authenticated TLS, with
+     * --cert and --key: mutual TLS. */
+    options.tls.enabled = context->tls;
+    options.tls.ca_file = context->cacert;
+    options.tls.cert_file = context->cert;
+    options.tls.key_file = context->key;
     if (context->timeout_ms > 0)
         options.default_deadline_ms = context->timeout_ms;
-    if (vg_client_new(&options, &context->client, &status) < 0)
-        return cli_status_error(&status);
+    if (vg_client_new(&options, &context->client, &status) < 0) {
+        /* Only bad options fail here (an unreadable certificate file): the user's. */
+        cli_status_error(&status);
+        return CLI_EXIT_USAGE;
+    }
     return 0;
 }
 

@@ -39,6 +39,7 @@ typedef struct cli_context {
     const char *server; /* --server, $VIRTGRPC_SERVER, or CLI_DEFAULT_SERVER */
     int64_t timeout_ms; /* --timeout in ms; -1 when not given */
     bool json;          /* --json */
+    bool tls;           /* --tls: TLS even without --cacert (the system\'s CAs) */
     const char *cacert; /* --cacert, --cert, --key: TLS (see main.c) */
     const char *cert;
     const char *key;

@@ -26,6 +26,7 @@ enum cli_global {
     CLI_GLOBAL_SERVER,
     CLI_GLOBAL_TIMEOUT,
     CLI_GLOBAL_JSON,
+    CLI_GLOBAL_TLS,
     CLI_GLOBAL_CACERT,
     CLI_GLOBAL_CERT,
     CLI_GLOBAL_KEY,
@@ -43,6 +44,7 @@ static const cli_option cli_globals[CLI_N_GLOBALS] = {
                             "unless given)"},
     [CLI_GLOBAL_JSON] = {"json", NULL,
                          "print the response messages as JSON (proto3 mapping)"},
+    [CLI_GLOBAL_TLS] = {"tls", NULL, "TLS with the system's CA certificates"},
     [CLI_GLOBAL_CACERT] = {"cacert", "FILE", "TLS: CA certificates to trust (PEM)"},
     [CLI_GLOBAL_CERT] = {"cert", "FILE", "TLS: client certificate (PEM), for mTLS"},
     [CLI_GLOBAL_KEY] = {"key", "FILE", "TLS: client private key (PEM), for mTLS"},
@@ -151,6 +153,9 @@ cli_apply_global(cli_context *context, int global, const char *arg, bool *help,
         break;
     case CLI_GLOBAL_JSON:
         context->json = true;
+        break;
+    case CLI_GLOBAL_TLS:
+        context->tls = true;
         break;
     case CLI_GLOBAL_CACERT:
         context->cacert = arg;

@@ -472,6 +472,83 @@ TEST(CliWithoutServerTest, ServerDownExitsFour) {
     EXPECT_THAT(err, AllOf(StartsWith("virtgrpc: error: "), HasSubstr("(UNAVAILABLE)")));
 }
 
+TEST(CliWithoutServerTest, UnreadableTlsFileIsAUsageError) {
+    CliProcess process({"--cacert=/nonexistent/ca.pem", "list"}, {});
+    std::string out, err;
+
+    EXPECT_EQ(process.Wait(&out, &err), 2) << err;
+    EXPECT_THAT(err, HasSubstr("/nonexistent/ca.pem"));
+}
+
+// --- TLS -------------------------------------------------------------------------------
+
+// Whether this virtgrpcd has TLS listeners (--tls-cert, the security branch's); until
+// it has, the TLS tests skip, as the C client's do.
+bool ServerHasTls() {
+    std::string command = VirtgrpcdProcess::BinaryPath() + " --help 2>&1";
+    std::unique_ptr<FILE, int (*)(FILE *)> help(popen(command.c_str(), "r"), pclose);
+    std::string text;
+    char buffer[4096];
+    size_t n;
+    while (help && (n = fread(buffer, 1, sizeof(buffer), help.get())) > 0)
+        text.append(buffer, n);
+    return text.find("--tls-cert") != std::string::npos;
+}
+
+// client/testdata/make-certs.sh's files (//client:test_certs).
+std::string TestCert(const char *name) {
+    char *cwd = getcwd(nullptr, 0);
+    std::string path = std::string(cwd) + "/client/testdata/" + name;
+    free(cwd);
+    return path;
+}
+
+// virtgrpcd with mutual TLS: the test CA's server certificate, client certificates of
+// the test CA required, the test client (CN virtgrpc-test-client) read-only.
+class CliMutualTlsTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        if (!ServerHasTls())
+            GTEST_SKIP() << "this virtgrpcd has no --tls-cert";
+        VirtgrpcdProcess::Options options;
+        options.extra_args = {"--tls-cert=" + TestCert("server.pem"),
+                              "--tls-key=" + TestCert("server.key"),
+                              "--tls-client-ca=" + TestCert("ca.pem"),
+                              "--role=virtgrpc-test-client=read-only"};
+        server_ = std::make_unique<VirtgrpcdProcess>(options);
+        ASSERT_TRUE(server_->running());
+    }
+
+    int Run(std::vector<std::string> args, std::string *out, std::string *err) {
+        args.insert(args.begin(), {"--server=" + server_->target(), "--timeout=5"});
+        CliProcess process(args, {});
+        return process.Wait(out, err);
+    }
+
+    std::unique_ptr<VirtgrpcdProcess> server_;
+};
+
+TEST_F(CliMutualTlsTest, ClientCertificateListsAndItsReadOnlyRoleIsEnforced) {
+    std::string out, err;
+    const std::vector<std::string> tls = {"--cacert=" + TestCert("ca.pem"),
+                                          "--cert=" + TestCert("client.pem"),
+                                          "--key=" + TestCert("client.key")};
+    std::vector<std::string> list = tls, destroy = tls;
+    list.push_back("list");
+    destroy.insert(destroy.end(), {"destroy", "test"});
+
+    EXPECT_EQ(Run(list, &out, &err), 0) << err;
+    EXPECT_THAT(out, HasSubstr(" test  running"));
+    EXPECT_EQ(Run(destroy, &out, &err), 1) << err;
+    EXPECT_THAT(err, HasSubstr("(PERMISSION_DENIED, VIRTGRPC_PERMISSION_DENIED)"));
+}
+
+TEST_F(CliMutualTlsTest, WithoutAClientCertificateTheServerIsUnavailable) {
+    std::string out, err;
+
+    EXPECT_EQ(Run({"--cacert=" + TestCert("ca.pem"), "list"}, &out, &err), 4) << err;
+}
+
 TEST(CliWithoutServerTest, EveryCommandHasHelpFromItsTable) {
     CliProcess top({"--help"}, {});
     std::string help, err;
