@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/limits.h"
 #include "server/log.h"
 #include "server/runtime/libvirt-conn.h"
 #include "server/runtime/libvirt-event-loop.h"
@@ -36,15 +37,15 @@ typedef struct vg_options {
     const char *listen[VG_MAX_LISTENERS];
     size_t n_listen;
     size_t workers;
-    size_t max_inflight;
-    size_t max_streams;
-    size_t max_message_bytes;
-    size_t max_queued_messages;
+    /* The limits of server/limits.h, by vg_limit_id. */
+    size_t limits[VG_LIMIT_COUNT];
     unsigned shutdown_grace_s;
     size_t max_jobs;
     size_t job_retention_s;
     vg_byte_stream_limits byte_streams;
     const char *port_file;
+    /* HOST:PORT of the plaintext probe port serving only grpc.health.v1.Health. */
+    const char *health_listen;
     vg_log_level log_level;
 } vg_options;
 
@@ -55,6 +56,8 @@ typedef struct vg_daemon {
     vg_libvirt *libvirt;
     vg_event_hub *events;
     vg_server *server;
+    vg_server *health_server; /* --health-listen, or NULL */
+    unsigned servers_running; /* servers not yet shut down */
     uv_signal_t sigterm;
     uv_signal_t sigint;
     bool stopping;
@@ -74,13 +77,27 @@ vg_usage(FILE *out)
         "                               free one) or unix:/PATH; repeat for several\n"
         "                               (default 127.0.0.1:50051)\n"
         "      --workers=N              threads making libvirt calls (default 16)\n"
-        "      --max-inflight=N         unary calls admitted at once; more fail with\n"
-        "                               RESOURCE_EXHAUSTED (default 256)\n"
+        "\n"
+        "Limits (past them calls fail with RESOURCE_EXHAUSTED or INVALID_ARGUMENT,\n"
+        "reason VIRTGRPC_LIMIT_EXCEEDED or VIRTGRPC_INVALID_REQUEST, naming the option):\n"
+        "      --max-inflight=N         unary calls admitted at once (default 256)\n"
+        "      --max-inflight-per-client=N  the same per client: a TCP peer's IP address,\n"
+        "                               or one Unix-socket connection; 0 off (default 64)\n"
         "      --max-streams=N          streaming calls open at once (default 10000)\n"
-        "      --max-message-bytes=N    largest request accepted; larger ones fail with\n"
-        "                               RESOURCE_EXHAUSTED (default 16777216)\n"
+        "      --max-streams-per-client=N  the same per client; 0 off (default 1000)\n"
+        "      --max-message-bytes=N    largest request accepted and response sent\n"
+        "                               (default 16777216; requests: fixed at start)\n"
         "      --max-queued-messages=N  messages a stream may have waiting for a slow\n"
         "                               client (default 1024)\n"
+        "      --max-xml-bytes=N        longest XML in a request: domain, device, snapshot,\n"
+        "                               checkpoint, backup, migration XML, metadata\n"
+        "                               (default 1048576)\n"
+        "      --max-peek-bytes=N       largest memory or block peek (default 1048576)\n"
+        "      --min-stats-interval-ms=N  shortest WatchDomainStats / WatchJob interval\n"
+        "                               (default 100)\n"
+        "      --max-console-input-bytes=N  console, channel or graphics input waiting\n"
+        "                               for the guest (default 1048576)\n"
+        "\n"
         "      --shutdown-grace=SECONDS time calls get to finish on SIGTERM/SIGINT before\n"
         "                               they are cancelled (default 10)\n"
         "      --max-jobs=N             jobs (JobService.StartJob) running at once; more\n"
@@ -93,6 +110,9 @@ vg_usage(FILE *out)
         "      --console-idle-timeout=SECONDS  end a console, channel or graphics tunnel\n"
         "                               after this long without a byte either way;\n"
         "                               0 never (default %d)\n"
+        "      --health-listen=HOST:PORT  also serve grpc.health.v1.Health, and nothing\n"
+        "                               else, in plaintext on HOST:PORT (for Kubernetes'\n"
+        "                               gRPC probes, which speak no TLS)\n"
         "      --port-file=FILE         write the port of the first TCP listener to FILE\n"
         "                               once serving (for tests and supervisors)\n"
         "      --log-level=LEVEL        error, warn, info or debug (default info)\n"
@@ -127,31 +147,38 @@ vg_parse_options(int argc, char **argv, vg_options *options)
 {
     enum {
         OPT_WORKERS = 256,
-        OPT_MAX_INFLIGHT,
-        OPT_MAX_STREAMS,
-        OPT_MAX_MESSAGE_BYTES,
-        OPT_MAX_QUEUED,
         OPT_GRACE,
         OPT_MAX_JOBS,
         OPT_JOB_RETENTION,
         OPT_PORT_FILE,
+        OPT_HEALTH_LISTEN,
         OPT_LOG_LEVEL,
         OPT_MAX_CONSOLES,
         OPT_MAX_CONSOLES_PER_DOMAIN,
         OPT_CONSOLE_IDLE_TIMEOUT,
+        OPT_LIMIT, /* OPT_LIMIT + vg_limit_id: the limits of server/limits.h */
     };
     static const struct option long_options[] = {
         { "connect", required_argument, NULL, 'c' },
         { "listen", required_argument, NULL, 'l' },
         { "workers", required_argument, NULL, OPT_WORKERS },
-        { "max-inflight", required_argument, NULL, OPT_MAX_INFLIGHT },
-        { "max-streams", required_argument, NULL, OPT_MAX_STREAMS },
-        { "max-message-bytes", required_argument, NULL, OPT_MAX_MESSAGE_BYTES },
-        { "max-queued-messages", required_argument, NULL, OPT_MAX_QUEUED },
+#define VG_LIMIT_OPTION(id, name) { name, required_argument, NULL, OPT_LIMIT + id }
+        VG_LIMIT_OPTION(VG_LIMIT_MAX_INFLIGHT, "max-inflight"),
+        VG_LIMIT_OPTION(VG_LIMIT_MAX_INFLIGHT_PER_CLIENT, "max-inflight-per-client"),
+        VG_LIMIT_OPTION(VG_LIMIT_MAX_STREAMS, "max-streams"),
+        VG_LIMIT_OPTION(VG_LIMIT_MAX_STREAMS_PER_CLIENT, "max-streams-per-client"),
+        VG_LIMIT_OPTION(VG_LIMIT_MAX_MESSAGE_BYTES, "max-message-bytes"),
+        VG_LIMIT_OPTION(VG_LIMIT_MAX_QUEUED_MESSAGES, "max-queued-messages"),
+        VG_LIMIT_OPTION(VG_LIMIT_MAX_XML_BYTES, "max-xml-bytes"),
+        VG_LIMIT_OPTION(VG_LIMIT_MAX_PEEK_BYTES, "max-peek-bytes"),
+        VG_LIMIT_OPTION(VG_LIMIT_MIN_STATS_INTERVAL_MS, "min-stats-interval-ms"),
+        VG_LIMIT_OPTION(VG_LIMIT_MAX_CONSOLE_INPUT_BYTES, "max-console-input-bytes"),
+#undef VG_LIMIT_OPTION
         { "shutdown-grace", required_argument, NULL, OPT_GRACE },
         { "max-jobs", required_argument, NULL, OPT_MAX_JOBS },
         { "job-retention", required_argument, NULL, OPT_JOB_RETENTION },
         { "port-file", required_argument, NULL, OPT_PORT_FILE },
+        { "health-listen", required_argument, NULL, OPT_HEALTH_LISTEN },
         { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
         { "max-consoles", required_argument, NULL, OPT_MAX_CONSOLES },
         { "max-consoles-per-domain", required_argument, NULL, OPT_MAX_CONSOLES_PER_DOMAIN },
@@ -167,10 +194,6 @@ vg_parse_options(int argc, char **argv, vg_options *options)
     *options = (vg_options){
         .connect_uri = "test:///default",
         .workers = 16,
-        .max_inflight = 256,
-        .max_streams = 10000,
-        .max_message_bytes = 16 * 1024 * 1024,
-        .max_queued_messages = 1024,
         .shutdown_grace_s = 10,
         .max_jobs = 32,
         .job_retention_s = 600,
@@ -182,7 +205,19 @@ vg_parse_options(int argc, char **argv, vg_options *options)
         },
     };
 
+    for (int id = 0; id < VG_LIMIT_COUNT; id++)
+        options->limits[id] = vg_limit_default(id);
+
     while ((opt = getopt_long(argc, argv, "c:l:hV", long_options, NULL)) != -1) {
+        if (opt >= OPT_LIMIT && opt < OPT_LIMIT + VG_LIMIT_COUNT) {
+            vg_limit_id id = opt - OPT_LIMIT;
+            size_t min, max;
+
+            vg_limit_range(id, &min, &max);
+            if (vg_parse_size(vg_limit_option(id), optarg, min, max, &options->limits[id]) < 0)
+                return -1;
+            continue;
+        }
         switch (opt) {
         case 'c':
             options->connect_uri = optarg;
@@ -197,24 +232,6 @@ vg_parse_options(int argc, char **argv, vg_options *options)
             break;
         case OPT_WORKERS:
             if (vg_parse_size("workers", optarg, 1, 1024, &options->workers) < 0)
-                return -1;
-            break;
-        case OPT_MAX_INFLIGHT:
-            if (vg_parse_size("max-inflight", optarg, 1, 1000000, &options->max_inflight) < 0)
-                return -1;
-            break;
-        case OPT_MAX_STREAMS:
-            if (vg_parse_size("max-streams", optarg, 1, 1000000, &options->max_streams) < 0)
-                return -1;
-            break;
-        case OPT_MAX_MESSAGE_BYTES:
-            if (vg_parse_size("max-message-bytes", optarg, 1024, INT_MAX,
-                              &options->max_message_bytes) < 0)
-                return -1;
-            break;
-        case OPT_MAX_QUEUED:
-            if (vg_parse_size("max-queued-messages", optarg, 1, 1000000,
-                              &options->max_queued_messages) < 0)
                 return -1;
             break;
         case OPT_GRACE:
@@ -248,6 +265,14 @@ vg_parse_options(int argc, char **argv, vg_options *options)
             break;
         case OPT_PORT_FILE:
             options->port_file = optarg;
+            break;
+        case OPT_HEALTH_LISTEN:
+            if (strncmp(optarg, "unix:", 5) == 0) {
+                fprintf(stderr, "virtgrpcd: --health-listen takes HOST:PORT, not '%s'\n",
+                        optarg);
+                return -1;
+            }
+            options->health_listen = optarg;
             break;
         case OPT_LOG_LEVEL:
             if (vg_log_level_parse(optarg, &options->log_level) < 0) {
@@ -299,6 +324,8 @@ vg_daemon_stopped(void *data)
 {
     vg_daemon *daemon = data;
 
+    if (--daemon->servers_running > 0)
+        return;
     vg_log_info("all calls finished; exiting");
     vg_loop_stop(daemon->loop);
 }
@@ -316,8 +343,14 @@ vg_daemon_signal(uv_signal_t *handle, int signum)
     vg_health_set_serving(false);
     uv_signal_stop(&daemon->sigterm);
     uv_signal_stop(&daemon->sigint);
+    /* The probe port drains with the rest: probes see NOT_SERVING, then nothing. */
+    daemon->servers_running = daemon->health_server ? 2 : 1;
     vg_server_shutdown(daemon->server, daemon->options.shutdown_grace_s * 1000,
                        vg_daemon_stopped, daemon);
+    if (daemon->health_server) {
+        vg_server_shutdown(daemon->health_server, daemon->options.shutdown_grace_s * 1000,
+                           vg_daemon_stopped, daemon);
+    }
 }
 
 static int
@@ -350,6 +383,8 @@ main(int argc, char **argv)
     if (rc != 0)
         return rc > 0 ? 0 : 2;
     vg_log_set_level(daemon.options.log_level);
+    for (int id = 0; id < VG_LIMIT_COUNT; id++)
+        vg_limit_set(id, daemon.options.limits[id]);
 
     /* Threads started from here on (gRPC core's, the workers) inherit a mask without
      * these signals; the loop thread takes them through uv_signal. */
@@ -393,10 +428,7 @@ main(int argc, char **argv)
     vg_server_config config = {
         .listen = daemon.options.listen,
         .n_listen = daemon.options.n_listen,
-        .max_inflight = daemon.options.max_inflight,
-        .max_streams = daemon.options.max_streams,
-        .max_message_bytes = daemon.options.max_message_bytes,
-        .max_queued_messages = daemon.options.max_queued_messages,
+        .max_message_bytes = daemon.options.limits[VG_LIMIT_MAX_MESSAGE_BYTES],
     };
     daemon.server = vg_server_new(&config, daemon.loop, daemon.pool, &error);
     if (!daemon.server) {
@@ -411,6 +443,26 @@ main(int argc, char **argv)
     for (size_t i = 0; i < daemon.options.n_listen; i++) {
         vg_log_info("listening on %s (port %d), libvirt '%s'", daemon.options.listen[i],
                     vg_server_port(daemon.server, i), daemon.options.connect_uri);
+    }
+    if (daemon.options.health_listen) {
+        /* A server of its own: gRPC core cannot tell which port a call came in on, so
+         * the only way to serve one service on one port is a server with only it. */
+        vg_server_config health_config = {
+            .listen = &daemon.options.health_listen,
+            .n_listen = 1,
+            .max_message_bytes = 4096, /* a HealthCheckRequest is a service name */
+            .only_service = "grpc.health.v1.Health",
+        };
+
+        daemon.health_server = vg_server_new(&health_config, daemon.loop, daemon.pool,
+                                             &error);
+        if (!daemon.health_server || vg_server_start(daemon.health_server) < 0) {
+            vg_log_error("%s", error ? error : "cannot start the health server");
+            free(error);
+            return 1;
+        }
+        vg_log_info("serving grpc.health.v1.Health only, in plaintext, on %s (port %d)",
+                    daemon.options.health_listen, vg_server_port(daemon.health_server, 0));
     }
     if (daemon.options.port_file) {
         int port = 0;
@@ -434,6 +486,7 @@ main(int argc, char **argv)
     vg_loop_run(daemon.loop);
 
     daemon.server = vg_server_free(daemon.server);
+    daemon.health_server = vg_server_free(daemon.health_server);
     daemon.events = vg_event_hub_free(daemon.events);
     daemon.libvirt = vg_libvirt_free(daemon.libvirt);
     daemon.pool = vg_worker_pool_free(daemon.pool);
