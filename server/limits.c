@@ -1,47 +1,44 @@
 #include "server/limits.h"
 
-#include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 
 typedef struct vg_limit_entry {
     const char *option;
     size_t default_value;
-    size_t min;
-    size_t max;
     atomic_size_t value;
 } vg_limit_entry;
 
 /* The value starts as the default: limits read before main() set anything (jobs,
  * unit tests) are sane. */
-#define VG_LIMIT_ENTRY(option, default_value, min, max) \
-    { option, default_value, min, max, default_value }
+#define VG_LIMIT_ENTRY(option, default_value) { option, default_value, default_value }
 #define VG_MIB (1024 * 1024)
 
-/* Why each default: see the README's limits table. Per-client limits of 0 are off. */
+/* The defaults; the ranges and help are in the option table (server/options.c).
+ * Per-client limits of 0 are off. */
 static vg_limit_entry vg_limits[VG_LIMIT_COUNT] = {
-    [VG_LIMIT_MAX_INFLIGHT] = VG_LIMIT_ENTRY("max-inflight", 256, 1, 1000000),
+    [VG_LIMIT_MAX_INFLIGHT] = VG_LIMIT_ENTRY("max-inflight", 256),
     /* A quarter of the total: one busy client cannot take every slot. */
     [VG_LIMIT_MAX_INFLIGHT_PER_CLIENT] =
-        VG_LIMIT_ENTRY("max-inflight-per-client", 64, 0, 1000000),
-    [VG_LIMIT_MAX_STREAMS] = VG_LIMIT_ENTRY("max-streams", 10000, 1, 1000000),
+        VG_LIMIT_ENTRY("max-inflight-per-client", 64),
+    [VG_LIMIT_MAX_STREAMS] = VG_LIMIT_ENTRY("max-streams", 10000),
     /* Watchers per client: a controller watching every domain of a large host fits. */
     [VG_LIMIT_MAX_STREAMS_PER_CLIENT] =
-        VG_LIMIT_ENTRY("max-streams-per-client", 1000, 0, 1000000),
+        VG_LIMIT_ENTRY("max-streams-per-client", 1000),
     [VG_LIMIT_MAX_MESSAGE_BYTES] =
-        VG_LIMIT_ENTRY("max-message-bytes", 16 * VG_MIB, 1024, INT_MAX),
-    [VG_LIMIT_MAX_QUEUED_MESSAGES] = VG_LIMIT_ENTRY("max-queued-messages", 1024, 1, 1000000),
+        VG_LIMIT_ENTRY("max-message-bytes", 16 * VG_MIB),
+    [VG_LIMIT_MAX_QUEUED_MESSAGES] = VG_LIMIT_ENTRY("max-queued-messages", 1024),
     /* Real domain XML is a few KiB to a few hundred; libvirt's own remote protocol takes
      * strings up to 4 MiB (REMOTE_STRING_MAX), and parsing costs a multiple of the size. */
-    [VG_LIMIT_MAX_XML_BYTES] = VG_LIMIT_ENTRY("max-xml-bytes", VG_MIB, 1024, 64 * VG_MIB),
+    [VG_LIMIT_MAX_XML_BYTES] = VG_LIMIT_ENTRY("max-xml-bytes", VG_MIB),
     /* Keeps an answer far below the message limit. */
-    [VG_LIMIT_MAX_PEEK_BYTES] = VG_LIMIT_ENTRY("max-peek-bytes", VG_MIB, 1, 64 * VG_MIB),
+    [VG_LIMIT_MAX_PEEK_BYTES] = VG_LIMIT_ENTRY("max-peek-bytes", VG_MIB),
     /* Faster sampling only loads libvirt and the hypervisor; jobs are polled every
      * 100 ms anyway. */
     [VG_LIMIT_MIN_STATS_INTERVAL_MS] =
-        VG_LIMIT_ENTRY("min-stats-interval-ms", 100, 100, 3600000),
+        VG_LIMIT_ENTRY("min-stats-interval-ms", 100),
     [VG_LIMIT_MAX_CONSOLE_INPUT_BYTES] =
-        VG_LIMIT_ENTRY("max-console-input-bytes", VG_MIB, 1024, 1024 * VG_MIB),
+        VG_LIMIT_ENTRY("max-console-input-bytes", VG_MIB),
 };
 
 size_t
@@ -60,13 +57,6 @@ size_t
 vg_limit_default(vg_limit_id id)
 {
     return vg_limits[id].default_value;
-}
-
-void
-vg_limit_range(vg_limit_id id, size_t *min, size_t *max)
-{
-    *min = vg_limits[id].min;
-    *max = vg_limits[id].max;
 }
 
 const char *

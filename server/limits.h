@@ -42,8 +42,6 @@ size_t vg_limit(vg_limit_id id);
 void vg_limit_set(vg_limit_id id, size_t value);
 /* The built-in default. */
 size_t vg_limit_default(vg_limit_id id);
-/* The values an operator may set. */
-void vg_limit_range(vg_limit_id id, size_t *min, size_t *max);
 /* The option (command-line flag and config key) that sets it, e.g. "max-inflight": for
  * messages that tell an operator what to raise. */
 const char *vg_limit_option(vg_limit_id id);

@@ -6,7 +6,6 @@
  * workers makes the libvirt calls.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <grpc/grpc.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
@@ -15,9 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "server/limits.h"
 #include "server/log.h"
+#include "server/options.h"
 #include "server/runtime/libvirt-conn.h"
 #include "server/runtime/libvirt-event-loop.h"
 #include "server/runtime/loop.h"
@@ -29,25 +30,8 @@
 #include "server/services/service.h"
 #include "server/transport/server.h"
 
-#define VG_VERSION "0.1.0"
-#define VG_MAX_LISTENERS 16
-
-typedef struct vg_options {
-    const char *connect_uri;
-    const char *listen[VG_MAX_LISTENERS];
-    size_t n_listen;
-    size_t workers;
-    /* The limits of server/limits.h, by vg_limit_id. */
-    size_t limits[VG_LIMIT_COUNT];
-    unsigned shutdown_grace_s;
-    size_t max_jobs;
-    size_t job_retention_s;
-    vg_byte_stream_limits byte_streams;
-    const char *port_file;
-    /* HOST:PORT of the plaintext probe port serving only grpc.health.v1.Health. */
-    const char *health_listen;
-    vg_log_level log_level;
-} vg_options;
+/* How long after the grace period the process waits for calls blocked inside libvirt. */
+#define VG_HARD_STOP_AFTER_GRACE_MS 1000
 
 typedef struct vg_daemon {
     vg_options options;
@@ -58,249 +42,12 @@ typedef struct vg_daemon {
     vg_server *server;
     vg_server *health_server; /* --health-listen, or NULL */
     unsigned servers_running; /* servers not yet shut down */
+    uv_timer_t hard_stop;     /* past the grace period: calls stuck in libvirt */
     uv_signal_t sigterm;
     uv_signal_t sigint;
+    uv_signal_t sighup;
     bool stopping;
 } vg_daemon;
-
-static void
-vg_usage(FILE *out)
-{
-    fprintf(out,
-        "Usage: virtgrpcd [OPTION]...\n"
-        "Serve libvirt's domain API over gRPC.\n"
-        "\n"
-        "  -c, --connect=URI            libvirt connection URI (default test:///default,\n"
-        "                               libvirt's embedded test driver; e.g.\n"
-        "                               qemu:///system for real guests)\n"
-        "  -l, --listen=ADDR            address to serve on: HOST:PORT (port 0 picks a\n"
-        "                               free one) or unix:/PATH; repeat for several\n"
-        "                               (default 127.0.0.1:50051)\n"
-        "      --workers=N              threads making libvirt calls (default 16)\n"
-        "\n"
-        "Limits (past them calls fail with RESOURCE_EXHAUSTED or INVALID_ARGUMENT,\n"
-        "reason VIRTGRPC_LIMIT_EXCEEDED or VIRTGRPC_INVALID_REQUEST, naming the option):\n"
-        "      --max-inflight=N         unary calls admitted at once (default 256)\n"
-        "      --max-inflight-per-client=N  the same per client: a TCP peer's IP address,\n"
-        "                               or one Unix-socket connection; 0 off (default 64)\n"
-        "      --max-streams=N          streaming calls open at once (default 10000)\n"
-        "      --max-streams-per-client=N  the same per client; 0 off (default 1000)\n"
-        "      --max-message-bytes=N    largest request accepted and response sent\n"
-        "                               (default 16777216; requests: fixed at start)\n"
-        "      --max-queued-messages=N  messages a stream may have waiting for a slow\n"
-        "                               client (default 1024)\n"
-        "      --max-xml-bytes=N        longest XML in a request: domain, device, snapshot,\n"
-        "                               checkpoint, backup, migration XML, metadata\n"
-        "                               (default 1048576)\n"
-        "      --max-peek-bytes=N       largest memory or block peek (default 1048576)\n"
-        "      --min-stats-interval-ms=N  shortest WatchDomainStats / WatchJob interval\n"
-        "                               (default 100)\n"
-        "      --max-console-input-bytes=N  console, channel or graphics input waiting\n"
-        "                               for the guest (default 1048576)\n"
-        "\n"
-        "      --shutdown-grace=SECONDS time calls get to finish on SIGTERM/SIGINT before\n"
-        "                               they are cancelled (default 10)\n"
-        "      --max-jobs=N             jobs (JobService.StartJob) running at once; more\n"
-        "                               fail with RESOURCE_EXHAUSTED (default 32)\n"
-        "      --job-retention=SECONDS  how long finished jobs stay readable (default 600;\n"
-        "                               at most 1000 are kept)\n"
-        "      --max-consoles=N         consoles, channels and graphics tunnels open at\n"
-        "                               once; more fail with RESOURCE_EXHAUSTED (default %d)\n"
-        "      --max-consoles-per-domain=N  the same, per domain (default %d)\n"
-        "      --console-idle-timeout=SECONDS  end a console, channel or graphics tunnel\n"
-        "                               after this long without a byte either way;\n"
-        "                               0 never (default %d)\n"
-        "      --health-listen=HOST:PORT  also serve grpc.health.v1.Health, and nothing\n"
-        "                               else, in plaintext on HOST:PORT (for Kubernetes'\n"
-        "                               gRPC probes, which speak no TLS)\n"
-        "      --port-file=FILE         write the port of the first TCP listener to FILE\n"
-        "                               once serving (for tests and supervisors)\n"
-        "      --log-level=LEVEL        error, warn, info or debug (default info)\n"
-        "  -h, --help                   show this help and exit\n"
-        "  -V, --version                show the version and exit\n"
-        "\n"
-        "Health (grpc.health.v1) and server reflection (v1, v1alpha) are always served.\n",
-        VG_BYTE_STREAM_DEFAULT_MAX_TOTAL, VG_BYTE_STREAM_DEFAULT_MAX_PER_DOMAIN,
-        VG_BYTE_STREAM_DEFAULT_IDLE_TIMEOUT_S);
-}
-
-static int
-vg_parse_size(const char *option, const char *text, size_t min, size_t max, size_t *out)
-{
-    char *end;
-    unsigned long long value;
-
-    errno = 0;
-    value = strtoull(text, &end, 10);
-    if (errno || end == text || *end || text[0] == '-' || value < min || value > max) {
-        fprintf(stderr, "virtgrpcd: --%s takes a whole number from %zu to %zu, not '%s'\n",
-                option, min, max, text);
-        return -1;
-    }
-    *out = (size_t)value;
-    return 0;
-}
-
-/* Returns 0 to run, 1 to exit successfully (help, version), -1 on a usage error. */
-static int
-vg_parse_options(int argc, char **argv, vg_options *options)
-{
-    enum {
-        OPT_WORKERS = 256,
-        OPT_GRACE,
-        OPT_MAX_JOBS,
-        OPT_JOB_RETENTION,
-        OPT_PORT_FILE,
-        OPT_HEALTH_LISTEN,
-        OPT_LOG_LEVEL,
-        OPT_MAX_CONSOLES,
-        OPT_MAX_CONSOLES_PER_DOMAIN,
-        OPT_CONSOLE_IDLE_TIMEOUT,
-        OPT_LIMIT, /* OPT_LIMIT + vg_limit_id: the limits of server/limits.h */
-    };
-    static const struct option long_options[] = {
-        { "connect", required_argument, NULL, 'c' },
-        { "listen", required_argument, NULL, 'l' },
-        { "workers", required_argument, NULL, OPT_WORKERS },
-#define VG_LIMIT_OPTION(id, name) { name, required_argument, NULL, OPT_LIMIT + id }
-        VG_LIMIT_OPTION(VG_LIMIT_MAX_INFLIGHT, "max-inflight"),
-        VG_LIMIT_OPTION(VG_LIMIT_MAX_INFLIGHT_PER_CLIENT, "max-inflight-per-client"),
-        VG_LIMIT_OPTION(VG_LIMIT_MAX_STREAMS, "max-streams"),
-        VG_LIMIT_OPTION(VG_LIMIT_MAX_STREAMS_PER_CLIENT, "max-streams-per-client"),
-        VG_LIMIT_OPTION(VG_LIMIT_MAX_MESSAGE_BYTES, "max-message-bytes"),
-        VG_LIMIT_OPTION(VG_LIMIT_MAX_QUEUED_MESSAGES, "max-queued-messages"),
-        VG_LIMIT_OPTION(VG_LIMIT_MAX_XML_BYTES, "max-xml-bytes"),
-        VG_LIMIT_OPTION(VG_LIMIT_MAX_PEEK_BYTES, "max-peek-bytes"),
-        VG_LIMIT_OPTION(VG_LIMIT_MIN_STATS_INTERVAL_MS, "min-stats-interval-ms"),
-        VG_LIMIT_OPTION(VG_LIMIT_MAX_CONSOLE_INPUT_BYTES, "max-console-input-bytes"),
-#undef VG_LIMIT_OPTION
-        { "shutdown-grace", required_argument, NULL, OPT_GRACE },
-        { "max-jobs", required_argument, NULL, OPT_MAX_JOBS },
-        { "job-retention", required_argument, NULL, OPT_JOB_RETENTION },
-        { "port-file", required_argument, NULL, OPT_PORT_FILE },
-        { "health-listen", required_argument, NULL, OPT_HEALTH_LISTEN },
-        { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
-        { "max-consoles", required_argument, NULL, OPT_MAX_CONSOLES },
-        { "max-consoles-per-domain", required_argument, NULL, OPT_MAX_CONSOLES_PER_DOMAIN },
-        { "console-idle-timeout", required_argument, NULL, OPT_CONSOLE_IDLE_TIMEOUT },
-        { "help", no_argument, NULL, 'h' },
-        { "version", no_argument, NULL, 'V' },
-        { NULL, 0, NULL, 0 },
-    };
-    size_t grace;
-    size_t value;
-    int opt;
-
-    *options = (vg_options){
-        .connect_uri = "test:///default",
-        .workers = 16,
-        .shutdown_grace_s = 10,
-        .max_jobs = 32,
-        .job_retention_s = 600,
-        .log_level = VG_LOG_INFO,
-        .byte_streams = {
-            .max_per_domain = VG_BYTE_STREAM_DEFAULT_MAX_PER_DOMAIN,
-            .max_total = VG_BYTE_STREAM_DEFAULT_MAX_TOTAL,
-            .idle_timeout_s = VG_BYTE_STREAM_DEFAULT_IDLE_TIMEOUT_S,
-        },
-    };
-
-    for (int id = 0; id < VG_LIMIT_COUNT; id++)
-        options->limits[id] = vg_limit_default(id);
-
-    while ((opt = getopt_long(argc, argv, "c:l:hV", long_options, NULL)) != -1) {
-        if (opt >= OPT_LIMIT && opt < OPT_LIMIT + VG_LIMIT_COUNT) {
-            vg_limit_id id = opt - OPT_LIMIT;
-            size_t min, max;
-
-            vg_limit_range(id, &min, &max);
-            if (vg_parse_size(vg_limit_option(id), optarg, min, max, &options->limits[id]) < 0)
-                return -1;
-            continue;
-        }
-        switch (opt) {
-        case 'c':
-            options->connect_uri = optarg;
-            break;
-        case 'l':
-            if (options->n_listen == VG_MAX_LISTENERS) {
-                fprintf(stderr, "virtgrpcd: at most %d --listen addresses\n",
-                        VG_MAX_LISTENERS);
-                return -1;
-            }
-            options->listen[options->n_listen++] = optarg;
-            break;
-        case OPT_WORKERS:
-            if (vg_parse_size("workers", optarg, 1, 1024, &options->workers) < 0)
-                return -1;
-            break;
-        case OPT_GRACE:
-            if (vg_parse_size("shutdown-grace", optarg, 0, 3600, &grace) < 0)
-                return -1;
-            options->shutdown_grace_s = (unsigned)grace;
-            break;
-        case OPT_MAX_JOBS:
-            if (vg_parse_size("max-jobs", optarg, 1, 10000, &options->max_jobs) < 0)
-                return -1;
-            break;
-        case OPT_JOB_RETENTION:
-            if (vg_parse_size("job-retention", optarg, 0, 7 * 24 * 3600,
-                              &options->job_retention_s) < 0)
-                return -1;
-            break;
-        case OPT_MAX_CONSOLES:
-            if (vg_parse_size("max-consoles", optarg, 1, 100000, &value) < 0)
-                return -1;
-            options->byte_streams.max_total = (unsigned)value;
-            break;
-        case OPT_MAX_CONSOLES_PER_DOMAIN:
-            if (vg_parse_size("max-consoles-per-domain", optarg, 1, 1000, &value) < 0)
-                return -1;
-            options->byte_streams.max_per_domain = (unsigned)value;
-            break;
-        case OPT_CONSOLE_IDLE_TIMEOUT:
-            if (vg_parse_size("console-idle-timeout", optarg, 0, 7 * 24 * 3600, &value) < 0)
-                return -1;
-            options->byte_streams.idle_timeout_s = (unsigned)value;
-            break;
-        case OPT_PORT_FILE:
-            options->port_file = optarg;
-            break;
-        case OPT_HEALTH_LISTEN:
-            if (strncmp(optarg, "unix:", 5) == 0) {
-                fprintf(stderr, "virtgrpcd: --health-listen takes HOST:PORT, not '%s'\n",
-                        optarg);
-                return -1;
-            }
-            options->health_listen = optarg;
-            break;
-        case OPT_LOG_LEVEL:
-            if (vg_log_level_parse(optarg, &options->log_level) < 0) {
-                fprintf(stderr, "virtgrpcd: --log-level takes error, warn, info or debug, "
-                                "not '%s'\n", optarg);
-                return -1;
-            }
-            break;
-        case 'h':
-            vg_usage(stdout);
-            return 1;
-        case 'V':
-            printf("virtgrpcd %s (gRPC %s, libvirt %d)\n", VG_VERSION, grpc_version_string(),
-                   LIBVIR_VERSION_NUMBER);
-            return 1;
-        default:
-            vg_usage(stderr);
-            return -1;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "virtgrpcd: unexpected argument '%s'\n", argv[optind]);
-        return -1;
-    }
-    if (options->n_listen == 0)
-        options->listen[options->n_listen++] = "127.0.0.1:50051";
-    return 0;
-}
 
 /* libvirt prints every error to stderr by default; handlers report them to clients, so
  * keep them out of the log unless debugging. */
@@ -326,8 +73,24 @@ vg_daemon_stopped(void *data)
 
     if (--daemon->servers_running > 0)
         return;
+    uv_timer_stop(&daemon->hard_stop);
     vg_log_info("all calls finished; exiting");
     vg_loop_stop(daemon->loop);
+}
+
+/*
+ * The grace period is over and its calls were cancelled, yet a worker is still inside a
+ * libvirt call (a stuck libvirtd answers nothing, and libvirt has no way to abandon a
+ * call in flight), so the calls cannot be released and the servers cannot finish. Their
+ * clients have their answer already: exit without waiting, as the bound promised.
+ */
+static void
+vg_daemon_hard_stop(uv_timer_t *timer)
+{
+    vg_log_warn("calls still blocked in libvirt %u s after the grace period; exiting "
+                "without waiting for them", VG_HARD_STOP_AFTER_GRACE_MS / 1000);
+    fflush(stderr);
+    _exit(0);
 }
 
 static void
@@ -343,6 +106,7 @@ vg_daemon_signal(uv_signal_t *handle, int signum)
     vg_health_set_serving(false);
     uv_signal_stop(&daemon->sigterm);
     uv_signal_stop(&daemon->sigint);
+    uv_signal_stop(&daemon->sighup);
     /* The probe port drains with the rest: probes see NOT_SERVING, then nothing. */
     daemon->servers_running = daemon->health_server ? 2 : 1;
     vg_server_shutdown(daemon->server, daemon->options.shutdown_grace_s * 1000,
@@ -351,6 +115,58 @@ vg_daemon_signal(uv_signal_t *handle, int signum)
         vg_server_shutdown(daemon->health_server, daemon->options.shutdown_grace_s * 1000,
                            vg_daemon_stopped, daemon);
     }
+    uv_timer_init(vg_loop_uv(daemon->loop), &daemon->hard_stop);
+    uv_timer_start(&daemon->hard_stop, vg_daemon_hard_stop,
+                   daemon->options.shutdown_grace_s * 1000 + VG_HARD_STOP_AFTER_GRACE_MS, 0);
+    uv_unref((uv_handle_t *)&daemon->hard_stop);
+}
+
+/* Applies what can change while serving. Runs on the loop thread. */
+static void
+vg_daemon_apply_reloadable(const vg_options *options)
+{
+    vg_log_set_level(options->log_level);
+    for (int id = 0; id < VG_LIMIT_COUNT; id++) {
+        /* gRPC core holds the request size limit for the server's life. */
+        if (id != VG_LIMIT_MAX_MESSAGE_BYTES)
+            vg_limit_set(id, options->limits[id]);
+    }
+    vg_byte_stream_set_limits(&options->byte_streams);
+    vg_jobs_set_limits((unsigned)options->job_retention_s, options->max_jobs);
+}
+
+/* SIGHUP: re-read the configuration file; a bad file keeps the running configuration. */
+static void
+vg_daemon_reload(uv_signal_t *handle, int signum)
+{
+    vg_daemon *daemon = handle->data;
+    vg_options next;
+    char *error = NULL;
+
+    if (daemon->stopping)
+        return;
+    if (vg_options_reload(&daemon->options, &next, &error) < 0) {
+        vg_log_error("reload: %s; keeping the running configuration", error);
+        free(error);
+        return;
+    }
+    /* Apply first: a new log level decides whether the changes below are logged. */
+    vg_daemon_apply_reloadable(&next);
+    vg_options_log_changes(&daemon->options, &next);
+    /* Settings that need a restart keep their running values; only the reloadable ones and
+     * the parsed file move over (listeners and others read the file they were started
+     * with until the next start). */
+    daemon->options.log_level = next.log_level;
+    daemon->options.byte_streams = next.byte_streams;
+    daemon->options.job_retention_s = next.job_retention_s;
+    daemon->options.max_jobs = next.max_jobs;
+    for (int id = 0; id < VG_LIMIT_COUNT; id++) {
+        if (id != VG_LIMIT_MAX_MESSAGE_BYTES)
+            daemon->options.limits[id] = next.limits[id];
+    }
+    vg_options_clear(&next);
+    vg_log_info("reload: done%s%s", daemon->options.config_path ? " from " : "",
+                daemon->options.config_path ? daemon->options.config_path : "");
 }
 
 static int
@@ -377,11 +193,17 @@ main(int argc, char **argv)
     vg_daemon daemon = { 0 };
     sigset_t signals;
     char *error = NULL;
-    int rc;
 
-    rc = vg_parse_options(argc, argv, &daemon.options);
-    if (rc != 0)
-        return rc > 0 ? 0 : 2;
+    switch (vg_options_load(argc, argv, &daemon.options)) {
+    case VG_OPTIONS_RUN:
+        break;
+    case VG_OPTIONS_EXIT_OK:
+        vg_options_clear(&daemon.options);
+        return 0;
+    case VG_OPTIONS_EXIT_USAGE:
+        vg_options_clear(&daemon.options);
+        return 2;
+    }
     vg_log_set_level(daemon.options.log_level);
     for (int id = 0; id < VG_LIMIT_COUNT; id++)
         vg_limit_set(id, daemon.options.limits[id]);
@@ -391,6 +213,7 @@ main(int argc, char **argv)
     sigemptyset(&signals);
     sigaddset(&signals, SIGTERM);
     sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -426,7 +249,7 @@ main(int argc, char **argv)
     vg_libvirt_open(daemon.libvirt); /* on failure it keeps retrying, NOT_SERVING */
 
     vg_server_config config = {
-        .listen = daemon.options.listen,
+        .listen = (const char *const *)daemon.options.listen,
         .n_listen = daemon.options.n_listen,
         .max_message_bytes = daemon.options.limits[VG_LIMIT_MAX_MESSAGE_BYTES],
     };
@@ -447,8 +270,9 @@ main(int argc, char **argv)
     if (daemon.options.health_listen) {
         /* A server of its own: gRPC core cannot tell which port a call came in on, so
          * the only way to serve one service on one port is a server with only it. */
+        const char *health_listen = daemon.options.health_listen;
         vg_server_config health_config = {
-            .listen = &daemon.options.health_listen,
+            .listen = &health_listen,
             .n_listen = 1,
             .max_message_bytes = 4096, /* a HealthCheckRequest is a service name */
             .only_service = "grpc.health.v1.Health",
@@ -462,7 +286,7 @@ main(int argc, char **argv)
             return 1;
         }
         vg_log_info("serving grpc.health.v1.Health only, in plaintext, on %s (port %d)",
-                    daemon.options.health_listen, vg_server_port(daemon.health_server, 0));
+                    health_listen, vg_server_port(daemon.health_server, 0));
     }
     if (daemon.options.port_file) {
         int port = 0;
@@ -481,6 +305,10 @@ main(int argc, char **argv)
     daemon.sigterm.data = daemon.sigint.data = &daemon;
     uv_signal_start(&daemon.sigterm, vg_daemon_signal, SIGTERM);
     uv_signal_start(&daemon.sigint, vg_daemon_signal, SIGINT);
+    uv_signal_init(vg_loop_uv(daemon.loop), &daemon.sighup);
+    daemon.sighup.data = &daemon;
+    uv_signal_start(&daemon.sighup, vg_daemon_reload, SIGHUP);
+    uv_unref((uv_handle_t *)&daemon.sighup);
     pthread_sigmask(SIG_UNBLOCK, &signals, NULL);
 
     vg_loop_run(daemon.loop);
@@ -492,5 +320,6 @@ main(int argc, char **argv)
     daemon.pool = vg_worker_pool_free(daemon.pool);
     daemon.loop = vg_loop_free(daemon.loop);
     grpc_shutdown();
+    vg_options_clear(&daemon.options);
     return 0;
 }
