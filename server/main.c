@@ -10,6 +10,7 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,8 +31,9 @@
 #include "server/services/service.h"
 #include "server/transport/server.h"
 
-/* How long after the grace period the process waits for calls blocked inside libvirt. */
-#define VG_HARD_STOP_AFTER_GRACE_MS 1000
+/* How long after the grace period the process may take to finish its calls and tear
+ * down before it exits regardless. */
+#define VG_HARD_STOP_AFTER_GRACE_S 2
 
 typedef struct vg_daemon {
     vg_options options;
@@ -42,7 +44,6 @@ typedef struct vg_daemon {
     vg_server *server;
     vg_server *health_server; /* --health-listen, or NULL */
     unsigned servers_running; /* servers not yet shut down */
-    uv_timer_t hard_stop;     /* past the grace period: calls stuck in libvirt */
     uv_signal_t sigterm;
     uv_signal_t sigint;
     uv_signal_t sighup;
@@ -73,22 +74,26 @@ vg_daemon_stopped(void *data)
 
     if (--daemon->servers_running > 0)
         return;
-    uv_timer_stop(&daemon->hard_stop);
     vg_log_info("all calls finished; exiting");
     vg_loop_stop(daemon->loop);
 }
 
 /*
- * The grace period is over and its calls were cancelled, yet a worker is still inside a
- * libvirt call (a stuck libvirtd answers nothing, and libvirt has no way to abandon a
- * call in flight), so the calls cannot be released and the servers cannot finish. Their
- * clients have their answer already: exit without waiting, as the bound promised.
+ * The bound on a shutdown, whatever blocks it. When the grace period is over its calls
+ * are cancelled, but a worker may still be inside a libvirt call (a stuck libvirtd
+ * answers nothing, and libvirt cannot abandon a call in flight): then neither the
+ * worker pool nor the libvirt connection can be torn down. The clients have their
+ * answer already, so exit without waiting, as the grace period promised. A thread of
+ * its own, because the loop may be stopped or blocked by then.
  */
-static void
-vg_daemon_hard_stop(uv_timer_t *timer)
+static void *
+vg_daemon_hard_stop(void *data)
 {
-    vg_log_warn("calls still blocked in libvirt %u s after the grace period; exiting "
-                "without waiting for them", VG_HARD_STOP_AFTER_GRACE_MS / 1000);
+    unsigned grace_s = *(unsigned *)data;
+
+    sleep(grace_s + VG_HARD_STOP_AFTER_GRACE_S);
+    vg_log_warn("still not stopped %u s after the grace period (calls blocked in "
+                "libvirt?); exiting without waiting for them", VG_HARD_STOP_AFTER_GRACE_S);
     fflush(stderr);
     _exit(0);
 }
@@ -115,10 +120,11 @@ vg_daemon_signal(uv_signal_t *handle, int signum)
         vg_server_shutdown(daemon->health_server, daemon->options.shutdown_grace_s * 1000,
                            vg_daemon_stopped, daemon);
     }
-    uv_timer_init(vg_loop_uv(daemon->loop), &daemon->hard_stop);
-    uv_timer_start(&daemon->hard_stop, vg_daemon_hard_stop,
-                   daemon->options.shutdown_grace_s * 1000 + VG_HARD_STOP_AFTER_GRACE_MS, 0);
-    uv_unref((uv_handle_t *)&daemon->hard_stop);
+    pthread_t hard_stop;
+
+    if (pthread_create(&hard_stop, NULL, vg_daemon_hard_stop,
+                       &daemon->options.shutdown_grace_s) == 0)
+        pthread_detach(hard_stop);
 }
 
 /* Applies what can change while serving. Runs on the loop thread. */
