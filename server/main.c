@@ -246,6 +246,8 @@ main(int argc, char **argv)
     }
 
     daemon.libvirt = vg_libvirt_new(daemon.loop, daemon.pool, daemon.options.connect_uri);
+    vg_libvirt_set_keepalive(daemon.libvirt, (int)daemon.options.libvirt_keepalive_interval_s,
+                             daemon.options.libvirt_keepalive_count);
     vg_services_init(daemon.libvirt, daemon.loop, daemon.pool);
     daemon.events = vg_event_hub_init(daemon.loop, daemon.pool, daemon.libvirt);
     vg_jobs_init(daemon.events, (unsigned)daemon.options.job_retention_s,

@@ -60,6 +60,13 @@ static const vg_option vg_option_table[] = {
       false },
     { "log-level", 0, "server", VG_OPT_LOG_LEVEL, VG_FIELD(log_level), 0, 0, "LEVEL",
       "error, warn, info or debug", true },
+    { "libvirt-keepalive-interval", 0, "server", VG_OPT_UINT,
+      VG_FIELD(libvirt_keepalive_interval_s), 0, 3600, "SECONDS",
+      "on remote libvirt connections, probe libvirtd after this long without traffic "
+      "(virConnectSetKeepAlive); 0 turns keepalive off", false },
+    { "libvirt-keepalive-count", 0, "server", VG_OPT_UINT, VG_FIELD(libvirt_keepalive_count),
+      0, 100, "N", "declare libvirtd dead after N unanswered probes: calls fail UNAVAILABLE, "
+      "health goes NOT_SERVING and the server reconnects", false },
 
     /* Limits refuse with RESOURCE_EXHAUSTED (or INVALID_ARGUMENT for request content)
      * and an ErrorInfo, in a message that names the option. */
@@ -137,6 +144,8 @@ vg_options_defaults(vg_options *options)
         .workers = 16,
         .shutdown_grace_s = 10,
         .log_level = VG_LOG_INFO,
+        .libvirt_keepalive_interval_s = VG_LIBVIRT_DEFAULT_KEEPALIVE_INTERVAL_S,
+        .libvirt_keepalive_count = VG_LIBVIRT_DEFAULT_KEEPALIVE_COUNT,
         .max_jobs = 32,
         .job_retention_s = 600,
         .byte_streams = {

@@ -24,6 +24,7 @@
 
 #include "server/limits.h"
 #include "server/log.h"
+#include "server/runtime/libvirt-conn.h"
 #include "server/services/byte-stream.h"
 
 #define VG_MAX_LISTENERS 16
@@ -41,6 +42,8 @@ typedef struct vg_options {
     /* HOST:PORT of the plaintext probe port serving only grpc.health.v1.Health, or NULL. */
     char *health_listen;
     vg_log_level log_level;
+    unsigned libvirt_keepalive_interval_s;
+    unsigned libvirt_keepalive_count;
     /* [limits]: by vg_limit_id (server/limits.h, which holds their defaults and the
      * values in force). */
     size_t limits[VG_LIMIT_COUNT];

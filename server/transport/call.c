@@ -246,7 +246,8 @@ vg_call_fail_libvirt_about(vg_call *call, const char *format, ...)
                 memcpy(message + used, ")", 2);
         }
     }
-    vg_call_record(call, entry->status, entry->name, VG_LIBVIRT_ERROR_DOMAIN, message);
+    vg_call_record(call, vg_libvirt_error_status(error->code, error->domain), entry->name,
+                   VG_LIBVIRT_ERROR_DOMAIN, message);
     pthread_mutex_lock(&call->lock);
     if (call->reason == entry->name) {
         call->libvirt_code = error->code;
