@@ -21,8 +21,11 @@ import re
 import subprocess
 import sys
 
-# Packages of bazel/setup-host.sh that building virtgrpcd does not need.
+# Packages of bazel/setup-host.sh that building virtgrpcd does not need: tests, the
+# QEMU suite, the examples, deploy's checks, and the client side (the image holds only
+# the server: doxygen for the client's API docs, json-c for the CLI).
 NOT_FOR_BUILD = {
+    "doxygen", "libjson-c-dev",
     "libgtest-dev", "libgmock-dev", "libgrpc++-dev", "protobuf-compiler-grpc",
     "libpng-dev", "valgrind", "libvirt-daemon-system", "libvirt-clients",
     "qemu-system-x86", "qemu-utils", "dnsmasq-base", "python3-grpcio",
