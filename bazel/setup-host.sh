@@ -22,10 +22,10 @@ packages=(
     libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils dnsmasq-base
     # The example clients (examples/): Python's gRPC and protobuf, Node.js.
     python3-grpcio python3-protobuf nodejs
-    # deploy/'s checks: systemd-analyze and systemd-sysusers, openssl for certificates.
+    # deploy/'s checks: systemd-analyze and systemd-sysusers (and openssl, above).
     # (They also use kubectl's built-in kustomize: kubectl is on these machines; Debian's
     # own kubernetes-client is 1.20, whose kustomize is too old for the manifests.)
-    systemd openssl
+    systemd
 )
 
 # npm for examples/node: Debian ships it apart from nodejs, while a Node.js from elsewhere
