@@ -397,6 +397,7 @@ main(int argc, char **argv)
         .max_streams = daemon.options.max_streams,
         .max_message_bytes = daemon.options.max_message_bytes,
         .max_queued_messages = daemon.options.max_queued_messages,
+        .direct_threads = daemon.options.workers,
     };
     daemon.server = vg_server_new(&config, daemon.loop, daemon.pool, &error);
     if (!daemon.server) {

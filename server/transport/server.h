@@ -26,6 +26,9 @@ typedef struct vg_server_config {
     size_t max_message_bytes;
     /* Messages a stream may have waiting for a slow client. */
     size_t max_queued_messages;
+    /* Threads that run unary libvirt-calling handlers themselves, without the hop to
+     * the worker pool (server.c explains); 0 sends every such call to the pool. */
+    size_t direct_threads;
 } vg_server_config;
 
 /* Creates the server and binds every listener. On failure returns NULL and sets
