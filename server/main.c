@@ -21,6 +21,7 @@
 #include "server/runtime/libvirt-event-loop.h"
 #include "server/runtime/loop.h"
 #include "server/runtime/worker-pool.h"
+#include "server/services/domain-cache.h"
 #include "server/services/event-hub.h"
 #include "server/services/byte-stream.h"
 #include "server/services/health.h"
@@ -384,6 +385,7 @@ main(int argc, char **argv)
     daemon.libvirt = vg_libvirt_new(daemon.loop, daemon.pool, daemon.options.connect_uri);
     vg_services_init(daemon.libvirt, daemon.loop, daemon.pool);
     daemon.events = vg_event_hub_init(daemon.loop, daemon.pool, daemon.libvirt);
+    vg_domain_cache_init(daemon.events, daemon.libvirt);
     vg_jobs_init(daemon.events, (unsigned)daemon.options.job_retention_s,
                  daemon.options.max_jobs);
     vg_byte_stream_set_limits(&daemon.options.byte_streams);
