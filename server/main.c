@@ -11,6 +11,7 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -339,6 +340,23 @@ vg_write_port_file(const char *path, int port)
     return rename(tmp, path);
 }
 
+/*
+ * glibc gives freed memory back to the kernel as soon as 128 KiB are free at the top of
+ * a heap, and serves blocks over 128 KiB (growing adaptively) with mmap: a call that
+ * builds a large response (ListDomains, GetAllDomainStats of 1,000 domains: a few MiB)
+ * then pays madvise/munmap with TLB shoot-downs and page faults on the next call, on
+ * every one of the threads' heaps. perf under GetAllDomainStats: 20% of the server's
+ * CPU in madvise, 9% clearing faulted pages. Keep up to 16 MiB per heap instead.
+ */
+#define VG_MALLOC_KEEP_BYTES (16 * 1024 * 1024)
+
+static void
+vg_tune_malloc(void)
+{
+    mallopt(M_TRIM_THRESHOLD, VG_MALLOC_KEEP_BYTES);
+    mallopt(M_MMAP_THRESHOLD, VG_MALLOC_KEEP_BYTES);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -347,6 +365,7 @@ main(int argc, char **argv)
     char *error = NULL;
     int rc;
 
+    vg_tune_malloc();
     rc = vg_parse_options(argc, argv, &daemon.options);
     if (rc != 0)
         return rc > 0 ? 0 : 2;
