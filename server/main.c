@@ -3,7 +3,7 @@
  *
  * Threads: the main thread runs the libuv loop (signals, timers, libvirt's event loop);
  * one thread drains gRPC core's main completion queue (streams, inline services) and
- * dispatches calls; --workers threads drain a second queue and run unary libvirt calls
+ * dispatches calls; up to 4 threads drain a second queue and run unary libvirt calls
  * themselves (server/transport/server.c); a pool of --workers workers takes what they
  * hand off and other blocking work.
  */
@@ -156,6 +156,14 @@ vg_write_port_file(const char *path, int port)
  */
 #define VG_MALLOC_KEEP_BYTES (16 * 1024 * 1024)
 
+/*
+ * Threads running unary libvirt calls directly (server/transport/server.c): up to
+ * --workers, at most this many. More only add CPU contention and let a burst be admitted
+ * faster than it is served (ShutdownTest's 500-call burst then hit --max-inflight with
+ * 16 of them); the pool's --workers threads still give blocking calls their concurrency.
+ */
+#define VG_DIRECT_THREADS_MAX 4
+
 static void
 vg_tune_malloc(void)
 {
@@ -231,7 +239,9 @@ main(int argc, char **argv)
         .max_streams = daemon.options.max_streams,
         .max_message_bytes = daemon.options.max_message_bytes,
         .max_queued_messages = daemon.options.max_queued_messages,
-        .direct_threads = daemon.options.workers,
+        .direct_threads = daemon.options.workers < VG_DIRECT_THREADS_MAX
+                              ? daemon.options.workers
+                              : VG_DIRECT_THREADS_MAX,
     };
     daemon.server = vg_server_new(&config, daemon.loop, daemon.pool, &error);
     if (!daemon.server) {
