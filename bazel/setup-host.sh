@@ -10,6 +10,8 @@ packages=(
     doxygen openssl
     # Runtime libraries and their headers.
     libvirt-dev libgrpc-dev libprotobuf-c-dev libuv1-dev uuid-dev libxml2-dev libglib2.0-dev
+    # The CLI (client/cli/): JSON.
+    libjson-c-dev
     # Code generation: protoc, protoc-c, and libprotoc for our own plugin.
     protobuf-compiler protobuf-c-compiler libprotobuf-dev libprotoc-dev
     # Tests: googletest, grpc++ stubs as an independent client.

@@ -13,11 +13,14 @@
 #include <libvirt/virterror.h>
 #include <limits.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "server/limits.h"
 #include "server/log.h"
 #include "server/options.h"
 #include "server/runtime/libvirt-conn.h"
@@ -32,6 +35,10 @@
 #include "server/services/service.h"
 #include "server/transport/server.h"
 
+/* How long after the grace period the process may take to finish its calls and tear
+ * down before it exits regardless. */
+#define VG_HARD_STOP_AFTER_GRACE_S 2
+
 typedef struct vg_daemon {
     vg_options options;
     vg_loop *loop;
@@ -39,6 +46,8 @@ typedef struct vg_daemon {
     vg_libvirt *libvirt;
     vg_event_hub *events;
     vg_server *server;
+    vg_server *health_server; /* --health-listen, or NULL */
+    unsigned servers_running; /* servers not yet shut down */
     uv_signal_t sigterm;
     uv_signal_t sigint;
     uv_signal_t sighup;
@@ -67,8 +76,30 @@ vg_daemon_stopped(void *data)
 {
     vg_daemon *daemon = data;
 
+    if (--daemon->servers_running > 0)
+        return;
     vg_log_info("all calls finished; exiting");
     vg_loop_stop(daemon->loop);
+}
+
+/*
+ * The bound on a shutdown, whatever blocks it. When the grace period is over its calls
+ * are cancelled, but a worker may still be inside a libvirt call (a stuck libvirtd
+ * answers nothing, and libvirt cannot abandon a call in flight): then neither the
+ * worker pool nor the libvirt connection can be torn down. The clients have their
+ * answer already, so exit without waiting, as the grace period promised. A thread of
+ * its own, because the loop may be stopped or blocked by then.
+ */
+static void *
+vg_daemon_hard_stop(void *data)
+{
+    unsigned grace_s = *(unsigned *)data;
+
+    sleep(grace_s + VG_HARD_STOP_AFTER_GRACE_S);
+    vg_log_warn("still not stopped %u s after the grace period (calls blocked in "
+                "libvirt?); exiting without waiting for them", VG_HARD_STOP_AFTER_GRACE_S);
+    fflush(stderr);
+    _exit(0);
 }
 
 static void
@@ -85,8 +116,19 @@ vg_daemon_signal(uv_signal_t *handle, int signum)
     uv_signal_stop(&daemon->sigterm);
     uv_signal_stop(&daemon->sigint);
     uv_signal_stop(&daemon->sighup);
+    /* The probe port drains with the rest: probes see NOT_SERVING, then nothing. */
+    daemon->servers_running = daemon->health_server ? 2 : 1;
     vg_server_shutdown(daemon->server, daemon->options.shutdown_grace_s * 1000,
                        vg_daemon_stopped, daemon);
+    if (daemon->health_server) {
+        vg_server_shutdown(daemon->health_server, daemon->options.shutdown_grace_s * 1000,
+                           vg_daemon_stopped, daemon);
+    }
+    pthread_t hard_stop;
+
+    if (pthread_create(&hard_stop, NULL, vg_daemon_hard_stop,
+                       &daemon->options.shutdown_grace_s) == 0)
+        pthread_detach(hard_stop);
 }
 
 /* Applies what can change while serving. Runs on the loop thread. */
@@ -94,6 +136,11 @@ static void
 vg_daemon_apply_reloadable(const vg_options *options)
 {
     vg_log_set_level(options->log_level);
+    for (int id = 0; id < VG_LIMIT_COUNT; id++) {
+        /* gRPC core holds the request size limit for the server's life. */
+        if (id != VG_LIMIT_MAX_MESSAGE_BYTES)
+            vg_limit_set(id, options->limits[id]);
+    }
     vg_byte_stream_set_limits(&options->byte_streams);
     vg_jobs_set_limits((unsigned)options->job_retention_s, options->max_jobs);
 }
@@ -123,6 +170,10 @@ vg_daemon_reload(uv_signal_t *handle, int signum)
     daemon->options.byte_streams = next.byte_streams;
     daemon->options.job_retention_s = next.job_retention_s;
     daemon->options.max_jobs = next.max_jobs;
+    for (int id = 0; id < VG_LIMIT_COUNT; id++) {
+        if (id != VG_LIMIT_MAX_MESSAGE_BYTES)
+            daemon->options.limits[id] = next.limits[id];
+    }
     vg_options_clear(&next);
     vg_log_info("reload: done%s%s", daemon->options.config_path ? " from " : "",
                 daemon->options.config_path ? daemon->options.config_path : "");
@@ -190,6 +241,8 @@ main(int argc, char **argv)
         return 2;
     }
     vg_log_set_level(daemon.options.log_level);
+    for (int id = 0; id < VG_LIMIT_COUNT; id++)
+        vg_limit_set(id, daemon.options.limits[id]);
 
     /* Threads started from here on (gRPC core's, the workers) inherit a mask without
      * these signals; the loop thread takes them through uv_signal. */
@@ -223,6 +276,8 @@ main(int argc, char **argv)
     }
 
     daemon.libvirt = vg_libvirt_new(daemon.loop, daemon.pool, daemon.options.connect_uri);
+    vg_libvirt_set_keepalive(daemon.libvirt, (int)daemon.options.libvirt_keepalive_interval_s,
+                             daemon.options.libvirt_keepalive_count);
     vg_services_init(daemon.libvirt, daemon.loop, daemon.pool);
     daemon.events = vg_event_hub_init(daemon.loop, daemon.pool, daemon.libvirt);
     vg_domain_cache_init(daemon.events, daemon.libvirt);
@@ -235,10 +290,7 @@ main(int argc, char **argv)
     vg_server_config config = {
         .listen = (const char *const *)daemon.options.listen,
         .n_listen = daemon.options.n_listen,
-        .max_inflight = daemon.options.max_inflight,
-        .max_streams = daemon.options.max_streams,
-        .max_message_bytes = daemon.options.max_message_bytes,
-        .max_queued_messages = daemon.options.max_queued_messages,
+        .max_message_bytes = daemon.options.limits[VG_LIMIT_MAX_MESSAGE_BYTES],
         .direct_threads = daemon.options.workers < VG_DIRECT_THREADS_MAX
                               ? daemon.options.workers
                               : VG_DIRECT_THREADS_MAX,
@@ -256,6 +308,27 @@ main(int argc, char **argv)
     for (size_t i = 0; i < daemon.options.n_listen; i++) {
         vg_log_info("listening on %s (port %d), libvirt '%s'", daemon.options.listen[i],
                     vg_server_port(daemon.server, i), daemon.options.connect_uri);
+    }
+    if (daemon.options.health_listen) {
+        /* A server of its own: gRPC core cannot tell which port a call came in on, so
+         * the only way to serve one service on one port is a server with only it. */
+        const char *health_listen = daemon.options.health_listen;
+        vg_server_config health_config = {
+            .listen = &health_listen,
+            .n_listen = 1,
+            .max_message_bytes = 4096, /* a HealthCheckRequest is a service name */
+            .only_service = "grpc.health.v1.Health",
+        };
+
+        daemon.health_server = vg_server_new(&health_config, daemon.loop, daemon.pool,
+                                             &error);
+        if (!daemon.health_server || vg_server_start(daemon.health_server) < 0) {
+            vg_log_error("%s", error ? error : "cannot start the health server");
+            free(error);
+            return 1;
+        }
+        vg_log_info("serving grpc.health.v1.Health only, in plaintext, on %s (port %d)",
+                    health_listen, vg_server_port(daemon.health_server, 0));
     }
     if (daemon.options.port_file) {
         int port = 0;
@@ -283,6 +356,7 @@ main(int argc, char **argv)
     vg_loop_run(daemon.loop);
 
     daemon.server = vg_server_free(daemon.server);
+    daemon.health_server = vg_server_free(daemon.health_server);
     daemon.events = vg_event_hub_free(daemon.events);
     daemon.libvirt = vg_libvirt_free(daemon.libvirt);
     daemon.pool = vg_worker_pool_free(daemon.pool);

@@ -42,6 +42,9 @@ struct vg_call {
     grpc_byte_buffer *request_payload;
     bool is_stream;
     char *peer;
+    /* Admission (admission.c): the client this call counts for, and as what. */
+    struct vg_client *client;
+    int client_kind;
 
     vg_arena arena;
     ProtobufCAllocator allocator;

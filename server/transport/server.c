@@ -31,7 +31,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/limits.h"
 #include "server/log.h"
+#include "server/transport/admission.h"
 #include "server/transport/call-internal.h"
 
 typedef struct vg_request_slot {
@@ -72,8 +74,7 @@ struct vg_server {
     vg_request_slot *slots; /* one per method, then the catch-all */
     size_t n_slots;
 
-    atomic_size_t inflight_unary;
-    atomic_size_t open_streams;
+    vg_admission *admission; /* calls and streams in flight, in all and per client */
     atomic_bool shutting_down; /* vg_server_shutdown was called */
     atomic_bool refusing;      /* new calls are answered UNAVAILABLE */
 
@@ -182,14 +183,8 @@ vg_server_dispatch(vg_server *server, vg_call *call, bool on_direct_thread)
                      "server is shutting down; retry on another instance");
     }
 
+    vg_admission_enter(server->admission, call); /* over a limit: the call has failed */
     if (method->kind == VG_RPC_UNARY) {
-        size_t inflight = atomic_fetch_add(&server->inflight_unary, 1) + 1;
-
-        if (inflight > server->config.max_inflight) {
-            vg_call_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED, VG_REASON_LIMIT,
-                         "server is at its limit of %zu concurrent calls (max_inflight)",
-                         server->config.max_inflight);
-        }
         /* On a direct thread, run it here while another direct thread waits on the
          * queue (see the top of this file). */
         if (method->exec == VG_EXEC_INLINE || call->failed ||
@@ -200,13 +195,6 @@ vg_server_dispatch(vg_server *server, vg_call *call, bool on_direct_thread)
         return;
     }
 
-    size_t streams = atomic_fetch_add(&server->open_streams, 1) + 1;
-
-    if (streams > server->config.max_streams) {
-        vg_call_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED, VG_REASON_LIMIT,
-                     "server is at its limit of %zu open streams (max_streams)",
-                     server->config.max_streams);
-    }
     if (call->failed) {
         /* Answer like a unary call: status only. */
         vg_call_run_unary(call);
@@ -240,11 +228,17 @@ vg_server_slot_done(vg_tag *tag, bool ok)
     if (!slot->method) {
         char *path = grpc_slice_to_c_string(slot->details.method);
 
-        vg_call_fail(call, GRPC_STATUS_UNIMPLEMENTED, VG_REASON_INVALID_REQUEST,
-                     "unknown method '%s'", path);
+        if (server->config.only_service) {
+            vg_call_fail(call, GRPC_STATUS_UNIMPLEMENTED, VG_REASON_INVALID_REQUEST,
+                         "method '%s' is not served on this port: it serves only '%s'",
+                         path, server->config.only_service);
+        } else {
+            vg_call_fail(call, GRPC_STATUS_UNIMPLEMENTED, VG_REASON_INVALID_REQUEST,
+                         "unknown method '%s'", path);
+        }
         gpr_free(path);
         grpc_call_details_destroy(&slot->details);
-        atomic_fetch_add(&server->inflight_unary, 1); /* released with the call */
+        vg_admission_enter(server->admission, call); /* released with the call */
         vg_server_post(slot);
         vg_call_run_unary(call);
         return;
@@ -259,7 +253,7 @@ vg_server_slot_done(vg_tag *tag, bool ok)
 size_t
 vg_server_max_queued_messages(const vg_server *server)
 {
-    return server->config.max_queued_messages;
+    return vg_limit(VG_LIMIT_MAX_QUEUED_MESSAGES);
 }
 
 void
@@ -279,11 +273,9 @@ vg_server_stream_started(vg_server *server, vg_call *call)
 void
 vg_server_call_released(vg_server *server, vg_call *call)
 {
-    if (!call->is_stream) {
-        atomic_fetch_sub(&server->inflight_unary, 1);
+    vg_admission_leave(server->admission, call);
+    if (!call->is_stream)
         return;
-    }
-    atomic_fetch_sub(&server->open_streams, 1);
     pthread_mutex_lock(&server->streams_lock);
     for (vg_stream_link **p = &server->streams; *p; p = &(*p)->next) {
         if ((*p)->call == call) {
@@ -313,6 +305,7 @@ vg_server_new(const vg_server_config *config, vg_loop *loop, vg_worker_pool *poo
     server->loop = loop;
     server->pool = pool;
     pthread_mutex_init(&server->streams_lock, NULL);
+    server->admission = vg_admission_new();
 
     args[0] = (grpc_arg){ .type = GRPC_ARG_INTEGER,
                           .key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH,
@@ -338,15 +331,20 @@ vg_server_new(const vg_server_config *config, vg_loop *loop, vg_worker_pool *poo
             abort();
     }
 
-    server->n_slots = vg_methods_count + 1;
-    server->slots = calloc(server->n_slots, sizeof(*server->slots));
+    /* One slot per method served, then the catch-all (calloc'ed for every method:
+     * a filtered server uses the first few). */
+    server->slots = calloc(vg_methods_count + 1, sizeof(*server->slots));
     if (!server->slots)
         abort();
     for (size_t i = 0; i < vg_methods_count; i++) {
         const vg_method *method = &vg_methods[i];
         bool with_payload = method->kind == VG_RPC_UNARY ||
                             method->kind == VG_RPC_SERVER_STREAMING;
-        vg_request_slot *slot = &server->slots[i];
+        vg_request_slot *slot;
+
+        if (config->only_service && strcmp(method->service, config->only_service) != 0)
+            continue;
+        slot = &server->slots[server->n_slots++];
 
         slot->method = method;
         /* Unary calls that would go to the pool are requested on the direct queue. */
@@ -360,6 +358,7 @@ vg_server_new(const vg_server_config *config, vg_loop *loop, vg_worker_pool *poo
                          : GRPC_SRM_PAYLOAD_NONE,
             0);
     }
+    server->n_slots++; /* the catch-all: method NULL */
     for (size_t i = 0; i < server->n_slots; i++) {
         server->slots[i].tag.on_complete = vg_server_slot_done;
         server->slots[i].server = server;
@@ -536,6 +535,7 @@ vg_server_free(vg_server *server)
     }
     free(server->direct_threads);
     pthread_mutex_destroy(&server->streams_lock);
+    server->admission = vg_admission_free(server->admission);
     free(server->slots);
     free(server->ports);
     free(server);

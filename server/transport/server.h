@@ -17,15 +17,14 @@ typedef struct vg_server_config {
     /* "host:port" (port 0 picks a free one) or "unix:/path". */
     const char *const *listen;
     size_t n_listen;
-    /* Unary calls admitted at once (queued for or running on a worker). Past it, calls
-     * fail with RESOURCE_EXHAUSTED instead of queueing without bound. */
-    size_t max_inflight;
-    /* Streaming calls open at once. */
-    size_t max_streams;
-    /* Largest request accepted; larger ones fail with RESOURCE_EXHAUSTED. */
+    /* Largest request accepted; larger ones fail with RESOURCE_EXHAUSTED. gRPC core
+     * applies it, so it is fixed for the server's life. The other limits (calls,
+     * streams, sizes of responses, queues) are read from server/limits.h at each call. */
     size_t max_message_bytes;
-    /* Messages a stream may have waiting for a slow client. */
-    size_t max_queued_messages;
+    /* NULL: every service of the method table. Else the one service this server
+     * serves (e.g. "grpc.health.v1.Health" for a probe port); calls to any other method
+     * fail with UNIMPLEMENTED saying so. */
+    const char *only_service;
     /* Threads that run unary libvirt-calling handlers themselves, without the hop to
      * the worker pool (server.c explains); 0 sends every such call to the pool. */
     size_t direct_threads;
