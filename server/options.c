@@ -48,7 +48,8 @@ static const vg_option vg_option_table[] = {
       "address to serve on: HOST:PORT (port 0 picks a free one) or unix:/PATH; repeat the "
       "flag (or separate with ';' in the file) for several", false },
     { "workers", 0, "server", VG_OPT_SIZE, VG_FIELD(workers), 1, 1024, "N",
-      "threads making libvirt calls", false },
+      "threads making libvirt calls (a pool), plus up to 4 more running unary calls "
+      "directly", false },
     { "shutdown-grace", 0, "server", VG_OPT_UINT, VG_FIELD(shutdown_grace_s), 0, 3600,
       "SECONDS", "time calls get to finish on SIGTERM/SIGINT before they are cancelled", false },
     { "port-file", 0, "server", VG_OPT_STRING, VG_FIELD(port_file), 0, 0, "FILE",

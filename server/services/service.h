@@ -40,11 +40,24 @@ int vg_service_flags(vg_call *call, const vg_enum_map *map, const void *values,
  * empty or malformed reference, or libvirt's NO_DOMAIN (NOT_FOUND). */
 virDomainPtr vg_domain_lookup(vg_call *call, const Virtgrpc__V1__DomainRef *ref);
 
+/*
+ * Like vg_domain_lookup, for the hot read-only getters: with `from_cache`, a handle kept
+ * from an earlier call when there is one (server/services/domain-cache.h), with the
+ * state and reason read last in `*state` / `*reason` (-1: unknown). A libvirt call on a
+ * cached handle can fail with VIR_ERR_NO_DOMAIN because the domain changed meanwhile:
+ * then vg_domain_cache_stale() is true and the caller looks up again without the cache.
+ */
+virDomainPtr vg_domain_lookup_cached(vg_call *call, const Virtgrpc__V1__DomainRef *ref,
+                                     bool from_cache, int *state, int *reason);
+
 /* Adopts a handle libvirt returned (freed when the call ends). */
 virDomainPtr vg_domain_adopt(vg_call *call, virDomainPtr domain);
 
 /* Fills `out` (UUID, name, id, state) for `domain`. */
 int vg_domain_fill(vg_call *call, virDomainPtr domain, Virtgrpc__V1__Domain *out);
+/* Same, with the state and reason the caller has just read. */
+int vg_domain_fill_state(vg_call *call, virDomainPtr domain, int state, int reason,
+                         Virtgrpc__V1__Domain *out);
 
 /* Like vg_domain_fill, for a domain that may have just disappeared (a transient domain
  * destroyed, a shut-off domain undefined): then the state is `gone_state` /

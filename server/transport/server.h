@@ -25,6 +25,9 @@ typedef struct vg_server_config {
      * serves (e.g. "grpc.health.v1.Health" for a probe port); calls to any other method
      * fail with UNIMPLEMENTED saying so. */
     const char *only_service;
+    /* Threads that run unary libvirt-calling handlers themselves, without the hop to
+     * the worker pool (server.c explains); 0 sends every such call to the pool. */
+    size_t direct_threads;
 } vg_server_config;
 
 /* Creates the server and binds every listener. On failure returns NULL and sets
