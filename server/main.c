@@ -26,15 +26,43 @@
 #include "server/services/health.h"
 #include "server/services/job-registry.h"
 #include "server/services/service.h"
+#include "server/transport/audit.h"
+#include "server/transport/authz.h"
+#include "server/transport/listeners.h"
 #include "server/transport/server.h"
 
 #define VG_VERSION "0.1.0"
 #define VG_MAX_LISTENERS 16
+#define VG_MAX_ROLES 256
+
+/* Security options: listeners, TLS, roles, audit (server/transport/listeners.h). */
+typedef struct vg_security_options {
+    const char *listen_read_only[VG_MAX_LISTENERS];
+    size_t n_listen_read_only;
+    const char *health_listen;
+    const char *tls_cert;
+    const char *tls_key;
+    const char *tls_client_ca;
+    size_t tls_refresh_s;
+    bool allow_insecure_plaintext;
+    unsigned socket_mode;
+    const char *socket_group;
+    const char *audit_log;
+    /* --role IDENTITY=ROLE */
+    const char *role_identities[VG_MAX_ROLES];
+    vg_role roles[VG_MAX_ROLES];
+    size_t n_roles;
+    /* Built from all of the above by vg_security_listeners. */
+    vg_listener_config listeners[2 * VG_MAX_LISTENERS + 1];
+    char listener_names[2 * VG_MAX_LISTENERS + 1][32];
+    size_t n_listeners;
+} vg_security_options;
 
 typedef struct vg_options {
     const char *connect_uri;
     const char *listen[VG_MAX_LISTENERS];
     size_t n_listen;
+    vg_security_options security;
     size_t workers;
     size_t max_inflight;
     size_t max_streams;
@@ -93,6 +121,35 @@ vg_usage(FILE *out)
         "      --console-idle-timeout=SECONDS  end a console, channel or graphics tunnel\n"
         "                               after this long without a byte either way;\n"
         "                               0 never (default %d)\n"
+        "\n"
+        "Listeners and security:\n"
+        "      --listen-read-only=unix:/PATH  a Unix socket whose callers are read-only\n"
+        "                               (libvirt-style); repeat for several\n"
+        "      --health-listen=HOST:PORT plaintext port serving only grpc.health.v1 (for\n"
+        "                               Kubernetes probes, which do not speak TLS)\n"
+        "      --tls-cert=FILE          PEM certificate (chain) of the TCP listeners:\n"
+        "                               with --tls-key, every --listen HOST:PORT is TLS\n"
+        "      --tls-key=FILE           PEM private key of --tls-cert\n"
+        "      --tls-client-ca=FILE     PEM CA bundle: TCP listeners require client\n"
+        "                               certificates signed by it (mutual TLS); callers'\n"
+        "                               roles come from --role\n"
+        "      --tls-reload-interval=SECONDS  how often the TLS files are re-read, so\n"
+        "                               renewed certificates are served without a restart\n"
+        "                               (default 60)\n"
+        "      --role=IDENTITY=ROLE     the role (read-only, operator, admin) of a client\n"
+        "                               certificate whose common name or subject\n"
+        "                               alternative name is IDENTITY; repeat for several.\n"
+        "                               Unmapped certificates may call nothing\n"
+        "      --allow-insecure-plaintext  allow plaintext TCP on non-loopback addresses\n"
+        "                               (anyone on the network controls the domains)\n"
+        "      --socket-mode=OCTAL      file mode of Unix sockets (default 0660)\n"
+        "      --socket-group=GROUP     group owning Unix sockets (default: unchanged)\n"
+        "      --audit-log=FILE         append one line per mutating call (who, method,\n"
+        "                               domain, outcome) to FILE; - is stderr\n"
+        "  Roles: Unix sockets and loopback TCP give their callers the admin role (the\n"
+        "  read-only sockets: read-only); plaintext or server-only TLS on other addresses\n"
+        "  read-only; mutual TLS the role mapped by --role.\n"
+        "\n"
         "      --port-file=FILE         write the port of the first TCP listener to FILE\n"
         "                               once serving (for tests and supervisors)\n"
         "      --log-level=LEVEL        error, warn, info or debug (default info)\n"
@@ -121,6 +178,154 @@ vg_parse_size(const char *option, const char *text, size_t min, size_t max, size
     return 0;
 }
 
+/* The security options in the order of their OPT_ constants from OPT_LISTEN_READ_ONLY. */
+enum {
+    VG_SEC_LISTEN_READ_ONLY,
+    VG_SEC_HEALTH_LISTEN,
+    VG_SEC_TLS_CERT,
+    VG_SEC_TLS_KEY,
+    VG_SEC_TLS_CLIENT_CA,
+    VG_SEC_TLS_RELOAD_INTERVAL,
+    VG_SEC_ROLE,
+    VG_SEC_ALLOW_INSECURE_PLAINTEXT,
+    VG_SEC_SOCKET_MODE,
+    VG_SEC_SOCKET_GROUP,
+    VG_SEC_AUDIT_LOG,
+};
+
+static int
+vg_parse_security_option(int which, const char *value, vg_security_options *security)
+{
+    switch (which) {
+    case VG_SEC_LISTEN_READ_ONLY:
+        if (!vg_listener_is_unix(value)) {
+            fprintf(stderr, "virtgrpcd: --listen-read-only takes unix:/PATH, not '%s'\n",
+                    value);
+            return -1;
+        }
+        if (security->n_listen_read_only == VG_MAX_LISTENERS) {
+            fprintf(stderr, "virtgrpcd: at most %d --listen-read-only sockets\n",
+                    VG_MAX_LISTENERS);
+            return -1;
+        }
+        security->listen_read_only[security->n_listen_read_only++] = value;
+        return 0;
+    case VG_SEC_HEALTH_LISTEN:
+        security->health_listen = value;
+        return 0;
+    case VG_SEC_TLS_CERT:
+        security->tls_cert = value;
+        return 0;
+    case VG_SEC_TLS_KEY:
+        security->tls_key = value;
+        return 0;
+    case VG_SEC_TLS_CLIENT_CA:
+        security->tls_client_ca = value;
+        return 0;
+    case VG_SEC_TLS_RELOAD_INTERVAL:
+        return vg_parse_size("tls-reload-interval", value, 1, 24 * 3600,
+                             &security->tls_refresh_s);
+    case VG_SEC_ROLE: {
+        const char *equals = strrchr(value, '=');
+        char *identity;
+
+        if (!equals || equals == value ||
+            vg_role_parse(equals + 1, &security->roles[security->n_roles]) < 0) {
+            fprintf(stderr, "virtgrpcd: --role takes IDENTITY=ROLE with ROLE read-only, "
+                            "operator or admin, not '%s'\n", value);
+            return -1;
+        }
+        if (security->n_roles == VG_MAX_ROLES) {
+            fprintf(stderr, "virtgrpcd: at most %d --role mappings\n", VG_MAX_ROLES);
+            return -1;
+        }
+        identity = strndup(value, (size_t)(equals - value));
+        if (!identity)
+            abort();
+        security->role_identities[security->n_roles++] = identity; /* lives until exit */
+        return 0;
+    }
+    case VG_SEC_ALLOW_INSECURE_PLAINTEXT:
+        security->allow_insecure_plaintext = true;
+        return 0;
+    case VG_SEC_SOCKET_MODE: {
+        char *end;
+        unsigned long mode;
+
+        errno = 0;
+        mode = strtoul(value, &end, 8);
+        if (errno || end == value || *end || mode > 0777) {
+            fprintf(stderr, "virtgrpcd: --socket-mode takes an octal mode such as 0660, "
+                            "not '%s'\n", value);
+            return -1;
+        }
+        security->socket_mode = (unsigned)mode;
+        return 0;
+    }
+    case VG_SEC_SOCKET_GROUP:
+        security->socket_group = value;
+        return 0;
+    case VG_SEC_AUDIT_LOG:
+        security->audit_log = value;
+        return 0;
+    }
+    return -1;
+}
+
+/* One listener per --listen (TLS per the tls options when TCP), --listen-read-only and
+ * --health-listen. */
+static int
+vg_security_listeners(const vg_options *options, vg_security_options *security)
+{
+    vg_listener_tls tcp_tls = VG_LISTENER_PLAINTEXT;
+
+    if (!security->tls_cert != !security->tls_key) {
+        fprintf(stderr, "virtgrpcd: --tls-cert and --tls-key go together\n");
+        return -1;
+    }
+    if (security->tls_client_ca && !security->tls_cert) {
+        fprintf(stderr, "virtgrpcd: --tls-client-ca needs --tls-cert and --tls-key\n");
+        return -1;
+    }
+    if (security->tls_cert)
+        tcp_tls = security->tls_client_ca ? VG_LISTENER_MTLS : VG_LISTENER_TLS;
+
+    for (size_t i = 0; i < options->n_listen + security->n_listen_read_only +
+                           (security->health_listen ? 1 : 0); i++) {
+        vg_listener_config *listener = &security->listeners[security->n_listeners];
+        char *name = security->listener_names[security->n_listeners];
+        size_t name_size = sizeof(security->listener_names[0]);
+
+        *listener = (vg_listener_config){
+            .socket_mode = security->socket_mode,
+            .socket_group = security->socket_group,
+        };
+        if (i < options->n_listen) {
+            listener->address = options->listen[i];
+            snprintf(name, name_size, "listen-%zu", i);
+            if (!vg_listener_is_unix(listener->address)) {
+                listener->tls = tcp_tls;
+                listener->cert_file = security->tls_cert;
+                listener->key_file = security->tls_key;
+                listener->client_ca_file = security->tls_client_ca;
+                listener->socket_group = NULL;
+            }
+        } else if (i < options->n_listen + security->n_listen_read_only) {
+            listener->address = security->listen_read_only[i - options->n_listen];
+            listener->role = VG_ROLE_READ_ONLY;
+            snprintf(name, name_size, "read-only-%zu", i - options->n_listen);
+        } else {
+            listener->address = security->health_listen;
+            listener->health_only = true;
+            listener->socket_group = NULL;
+            snprintf(name, name_size, "health");
+        }
+        listener->name = name;
+        security->n_listeners++;
+    }
+    return 0;
+}
+
 /* Returns 0 to run, 1 to exit successfully (help, version), -1 on a usage error. */
 static int
 vg_parse_options(int argc, char **argv, vg_options *options)
@@ -139,6 +344,17 @@ vg_parse_options(int argc, char **argv, vg_options *options)
         OPT_MAX_CONSOLES,
         OPT_MAX_CONSOLES_PER_DOMAIN,
         OPT_CONSOLE_IDLE_TIMEOUT,
+        OPT_LISTEN_READ_ONLY,
+        OPT_HEALTH_LISTEN,
+        OPT_TLS_CERT,
+        OPT_TLS_KEY,
+        OPT_TLS_CLIENT_CA,
+        OPT_TLS_RELOAD_INTERVAL,
+        OPT_ROLE,
+        OPT_ALLOW_INSECURE_PLAINTEXT,
+        OPT_SOCKET_MODE,
+        OPT_SOCKET_GROUP,
+        OPT_AUDIT_LOG,
     };
     static const struct option long_options[] = {
         { "connect", required_argument, NULL, 'c' },
@@ -156,6 +372,17 @@ vg_parse_options(int argc, char **argv, vg_options *options)
         { "max-consoles", required_argument, NULL, OPT_MAX_CONSOLES },
         { "max-consoles-per-domain", required_argument, NULL, OPT_MAX_CONSOLES_PER_DOMAIN },
         { "console-idle-timeout", required_argument, NULL, OPT_CONSOLE_IDLE_TIMEOUT },
+        { "listen-read-only", required_argument, NULL, OPT_LISTEN_READ_ONLY },
+        { "health-listen", required_argument, NULL, OPT_HEALTH_LISTEN },
+        { "tls-cert", required_argument, NULL, OPT_TLS_CERT },
+        { "tls-key", required_argument, NULL, OPT_TLS_KEY },
+        { "tls-client-ca", required_argument, NULL, OPT_TLS_CLIENT_CA },
+        { "tls-reload-interval", required_argument, NULL, OPT_TLS_RELOAD_INTERVAL },
+        { "role", required_argument, NULL, OPT_ROLE },
+        { "allow-insecure-plaintext", no_argument, NULL, OPT_ALLOW_INSECURE_PLAINTEXT },
+        { "socket-mode", required_argument, NULL, OPT_SOCKET_MODE },
+        { "socket-group", required_argument, NULL, OPT_SOCKET_GROUP },
+        { "audit-log", required_argument, NULL, OPT_AUDIT_LOG },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
@@ -175,6 +402,7 @@ vg_parse_options(int argc, char **argv, vg_options *options)
         .max_jobs = 32,
         .job_retention_s = 600,
         .log_level = VG_LOG_INFO,
+        .security = { .tls_refresh_s = 60 },
         .byte_streams = {
             .max_per_domain = VG_BYTE_STREAM_DEFAULT_MAX_PER_DOMAIN,
             .max_total = VG_BYTE_STREAM_DEFAULT_MAX_TOTAL,
@@ -256,6 +484,21 @@ vg_parse_options(int argc, char **argv, vg_options *options)
                 return -1;
             }
             break;
+        case OPT_LISTEN_READ_ONLY:
+        case OPT_HEALTH_LISTEN:
+        case OPT_TLS_CERT:
+        case OPT_TLS_KEY:
+        case OPT_TLS_CLIENT_CA:
+        case OPT_TLS_RELOAD_INTERVAL:
+        case OPT_ROLE:
+        case OPT_ALLOW_INSECURE_PLAINTEXT:
+        case OPT_SOCKET_MODE:
+        case OPT_SOCKET_GROUP:
+        case OPT_AUDIT_LOG:
+            if (vg_parse_security_option(opt - OPT_LISTEN_READ_ONLY, optarg,
+                                         &options->security) < 0)
+                return -1;
+            break;
         case 'h':
             vg_usage(stdout);
             return 1;
@@ -272,9 +515,9 @@ vg_parse_options(int argc, char **argv, vg_options *options)
         fprintf(stderr, "virtgrpcd: unexpected argument '%s'\n", argv[optind]);
         return -1;
     }
-    if (options->n_listen == 0)
+    if (options->n_listen == 0 && options->security.n_listen_read_only == 0)
         options->listen[options->n_listen++] = "127.0.0.1:50051";
-    return 0;
+    return vg_security_listeners(options, &options->security);
 }
 
 /* libvirt prints every error to stderr by default; handlers report them to clients, so
@@ -390,9 +633,22 @@ main(int argc, char **argv)
     vg_libvirt_listen(daemon.libvirt, vg_daemon_libvirt_changed, &daemon);
     vg_libvirt_open(daemon.libvirt); /* on failure it keeps retrying, NOT_SERVING */
 
+    if (vg_authz_set_roles(daemon.options.security.role_identities,
+                           daemon.options.security.roles,
+                           daemon.options.security.n_roles) < 0) {
+        vg_log_error("--role: an identity is empty or mapped twice");
+        return 1;
+    }
+    if (vg_audit_open(daemon.options.security.audit_log, &error) < 0) {
+        vg_log_error("%s", error ? error : "cannot open the audit log");
+        free(error);
+        return 1;
+    }
     vg_server_config config = {
-        .listen = daemon.options.listen,
-        .n_listen = daemon.options.n_listen,
+        .listeners = daemon.options.security.listeners,
+        .n_listeners = daemon.options.security.n_listeners,
+        .allow_insecure_plaintext = daemon.options.security.allow_insecure_plaintext,
+        .tls_refresh_s = (unsigned)daemon.options.security.tls_refresh_s,
         .max_inflight = daemon.options.max_inflight,
         .max_streams = daemon.options.max_streams,
         .max_message_bytes = daemon.options.max_message_bytes,
@@ -408,9 +664,12 @@ main(int argc, char **argv)
         vg_log_error("cannot start the gRPC server");
         return 1;
     }
-    for (size_t i = 0; i < daemon.options.n_listen; i++) {
-        vg_log_info("listening on %s (port %d), libvirt '%s'", daemon.options.listen[i],
-                    vg_server_port(daemon.server, i), daemon.options.connect_uri);
+    for (size_t i = 0; i < daemon.options.security.n_listeners; i++) {
+        const vg_listener_config *listener = &daemon.options.security.listeners[i];
+
+        vg_log_info("listening on %s (port %d, listener '%s'), libvirt '%s'",
+                    listener->address, vg_server_port(daemon.server, i), listener->name,
+                    daemon.options.connect_uri);
     }
     if (daemon.options.port_file) {
         int port = 0;
@@ -438,6 +697,7 @@ main(int argc, char **argv)
     daemon.libvirt = vg_libvirt_free(daemon.libvirt);
     daemon.pool = vg_worker_pool_free(daemon.pool);
     daemon.loop = vg_loop_free(daemon.loop);
+    vg_audit_close();
     grpc_shutdown();
     return 0;
 }

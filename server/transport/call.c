@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "server/libvirt-errors.h"
+#include "server/transport/audit.h"
 #include "server/transport/status-details.h"
 
 static void vg_call_unary_done(vg_tag *tag, bool ok);
@@ -374,8 +375,7 @@ vg_call_pack(const ProtobufCMessage *message)
     return buffer;
 }
 
-/* Decodes a request with the call's arena allocator; NULL if it does not parse. */
-static ProtobufCMessage *
+ProtobufCMessage *
 vg_call_unpack(vg_call *call, const ProtobufCMessageDescriptor *type,
                grpc_byte_buffer *payload, ProtobufCAllocator *allocator)
 {
@@ -402,6 +402,8 @@ vg_call_run_unary(vg_call *call)
 {
     const vg_method *method = call->method;
     grpc_byte_buffer *response_buffer = NULL;
+    ProtobufCMessage *request = NULL;
+    ProtobufCMessage *response = NULL;
     grpc_op ops[4];
     size_t n_ops = 0;
 
@@ -411,15 +413,13 @@ vg_call_run_unary(vg_call *call)
                      "deadline passed before a worker picked the call up");
     }
     if (!call->failed) {
-        ProtobufCMessage *request = vg_call_unpack(call, method->input,
-                                                   call->request_payload,
-                                                   &call->allocator);
+        request = vg_call_unpack(call, method->input, call->request_payload,
+                                 &call->allocator);
         if (!request) {
             vg_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, VG_REASON_INVALID_REQUEST,
                          "request is not a valid '%s' message", method->input->name);
         } else {
-            ProtobufCMessage *response = vg_call_alloc(call, method->output->sizeof_message);
-
+            response = vg_call_alloc(call, method->output->sizeof_message);
             protobuf_c_message_init(method->output, response);
             if (method->unary(call, request, response) < 0 && !call->failed) {
                 vg_call_fail(call, GRPC_STATUS_INTERNAL, VG_REASON_INTERNAL,
@@ -429,6 +429,7 @@ vg_call_run_unary(vg_call *call)
                 response_buffer = vg_call_pack(response);
         }
     }
+    vg_audit_call(call, request, response_buffer ? response : NULL);
 
     memset(ops, 0, sizeof(ops));
     ops[n_ops++].op = GRPC_OP_SEND_INITIAL_METADATA;
@@ -623,6 +624,7 @@ void
 vg_call_run_stream(vg_call *call)
 {
     const vg_method *method = call->method;
+    ProtobufCMessage *request = NULL;
     grpc_op op;
     int rc;
 
@@ -634,9 +636,8 @@ vg_call_run_stream(vg_call *call)
     vg_server_stream_started(call->server, call);
 
     if (method->kind == VG_RPC_SERVER_STREAMING) {
-        ProtobufCMessage *request = vg_call_unpack(call, method->input,
-                                                   call->request_payload,
-                                                   &call->allocator);
+        request = vg_call_unpack(call, method->input, call->request_payload,
+                                 &call->allocator);
         if (!request) {
             rc = vg_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
                               VG_REASON_INVALID_REQUEST,
@@ -647,13 +648,13 @@ vg_call_run_stream(vg_call *call)
     } else {
         rc = method->streaming(call);
     }
-    if (rc < 0) {
-        if (!call->failed) {
-            vg_call_fail(call, GRPC_STATUS_INTERNAL, VG_REASON_INTERNAL,
-                         "handler for '%s' failed without a reason", method->path);
-        }
-        vg_call_finish(call);
+    if (rc < 0 && !call->failed) {
+        vg_call_fail(call, GRPC_STATUS_INTERNAL, VG_REASON_INTERNAL,
+                     "handler for '%s' failed without a reason", method->path);
     }
+    vg_audit_call(call, method->kind == VG_RPC_SERVER_STREAMING ? request : NULL, NULL);
+    if (rc < 0)
+        vg_call_finish(call);
 }
 
 /* --- reading client streams ------------------------------------------------------ */
