@@ -1,6 +1,6 @@
-// Roles over EVERY RPC: the services come from the server's reflection (so an RPC added
-// later is swept without touching this file), each method's required role from its
-// `option (virtgrpc.v1.role)` in the C++ descriptors. For each caller role (a client
+// Roles over EVERY RPC: the services and their descriptors come from the server's
+// reflection (so an RPC added later is swept without touching this file), each method's
+// required role from its `option (virtgrpc.v1.role)` in those descriptors. For each caller role (a client
 // certificate mapped to read-only, operator, admin, and one mapped to nothing):
 // - an allowed RPC, called with an empty request, is not refused by the role check (it
 //   may fail for other reasons: no domain given);
@@ -12,7 +12,11 @@
 #include <string>
 #include <vector>
 
+#include <set>
+
 #include <google/protobuf/descriptor.h>
+#include <google/protobuf/descriptor.pb.h>
+#include <google/protobuf/descriptor_database.h>
 #include <google/protobuf/dynamic_message.h>
 #include <google/protobuf/message.h>
 #include <grpcpp/grpcpp.h>
@@ -62,17 +66,18 @@ std::string Path(const pb::MethodDescriptor *method) {
 
 // The request with every top-level DomainRef naming the stock domain, serialized: what
 // would act on it if the call were allowed.
-std::string RequestOnStockDomain(const pb::MethodDescriptor *method) {
-    std::unique_ptr<pb::Message> request(
-        pb::MessageFactory::generated_factory()->GetPrototype(method->input_type())->New());
+std::string RequestOnStockDomain(const pb::MethodDescriptor *method,
+                                 pb::DynamicMessageFactory *factory) {
+    std::unique_ptr<pb::Message> request(factory->GetPrototype(method->input_type())->New());
     const pb::Reflection *reflection = request->GetReflection();
     for (int i = 0; i < method->input_type()->field_count(); i++) {
         const pb::FieldDescriptor *field = method->input_type()->field(i);
         if (field->is_repeated() || field->message_type() == nullptr ||
             field->message_type()->full_name() != "virtgrpc.v1.DomainRef")
             continue;
-        v1::DomainRef ref = RefByName(kStockDomainName);
-        reflection->MutableMessage(request.get(), field)->CopyFrom(ref);
+        std::string ref = RefByName(kStockDomainName).SerializeAsString();
+        EXPECT_TRUE(reflection->MutableMessage(request.get(), field, factory)
+                        ->ParseFromString(ref));
     }
     return request->SerializeAsString();
 }
@@ -122,13 +127,12 @@ class RolesTest : public ::testing::Test {
         return pki_->Channel(server_->target(), client);
     }
 
-    // Every method of every service the server lists through reflection.
-    std::vector<const pb::MethodDescriptor *> ServedMethods() {
+    // One question to the server's reflection (v1), one answer.
+    grpc::reflection::v1::ServerReflectionResponse Ask(
+        const grpc::reflection::v1::ServerReflectionRequest &request) {
         auto stub = grpc::reflection::v1::ServerReflection::NewStub(admin_);
         auto context = ContextWithDeadline();
         auto stream = stub->ServerReflectionInfo(context.get());
-        grpc::reflection::v1::ServerReflectionRequest request;
-        request.set_list_services("");
         grpc::reflection::v1::ServerReflectionResponse response;
         EXPECT_TRUE(stream->Write(request));
         stream->WritesDone();
@@ -136,12 +140,40 @@ class RolesTest : public ::testing::Test {
         while (stream->Read(nullptr)) {
         }
         EXPECT_TRUE(Succeeded(stream->Finish()));
+        return response;
+    }
+
+    // Every method of every service the server lists, described by the files the
+    // server's reflection returns (the role option included: options.pb.h registers the
+    // extension, so it parses as one).
+    std::vector<const pb::MethodDescriptor *> ServedMethods() {
+        grpc::reflection::v1::ServerReflectionRequest list;
+        list.set_list_services("");
+        std::vector<std::string> services;
+        auto listed = Ask(list);
+        for (const auto &service : listed.list_services_response().service())
+            services.push_back(service.name());
+
+        std::set<std::string> files;
+        for (const std::string &service : services) {
+            grpc::reflection::v1::ServerReflectionRequest request;
+            request.set_file_containing_symbol(service);
+            auto answer = Ask(request);
+            for (const std::string &bytes :
+                 answer.file_descriptor_response().file_descriptor_proto()) {
+                pb::FileDescriptorProto file;
+                EXPECT_TRUE(file.ParseFromString(bytes));
+                if (files.insert(file.name()).second)
+                    EXPECT_TRUE(served_files_.Add(file)) << file.name();
+            }
+        }
+        pool_ = std::make_unique<pb::DescriptorPool>(&files_, nullptr);
+        factory_ = std::make_unique<pb::DynamicMessageFactory>(pool_.get());
 
         std::vector<const pb::MethodDescriptor *> methods;
-        for (const auto &service : response.list_services_response().service()) {
-            const pb::ServiceDescriptor *descriptor =
-                pb::DescriptorPool::generated_pool()->FindServiceByName(service.name());
-            EXPECT_NE(descriptor, nullptr) << "no C++ descriptor for " << service.name();
+        for (const std::string &service : services) {
+            const pb::ServiceDescriptor *descriptor = pool_->FindServiceByName(service);
+            EXPECT_NE(descriptor, nullptr) << "reflection does not describe " << service;
             for (int i = 0; descriptor && i < descriptor->method_count(); i++)
                 methods.push_back(descriptor->method(i));
         }
@@ -216,7 +248,8 @@ class RolesTest : public ::testing::Test {
                     << RoleName(role) << ": " << Describe(status);
                 allowed++;
             } else {
-                grpc::Status status = Call(channel, method, RequestOnStockDomain(method));
+                grpc::Status status =
+                    Call(channel, method, RequestOnStockDomain(method, factory_.get()));
                 EXPECT_TRUE(FailedWith(status, grpc::StatusCode::PERMISSION_DENIED,
                                        "VIRTGRPC_PERMISSION_DENIED"))
                     << Path(method) << " (" << RoleName(required) << ") as "
@@ -242,6 +275,13 @@ class RolesTest : public ::testing::Test {
     static TestPki *pki_;
     std::unique_ptr<VirtgrpcdProcess> server_;
     std::shared_ptr<grpc::Channel> admin_;
+    // The server's files first; google/protobuf/descriptor.proto (which options.proto
+    // extends) from the C++ library when reflection does not send it.
+    pb::SimpleDescriptorDatabase served_files_;
+    pb::DescriptorPoolDatabase linked_files_{*pb::DescriptorPool::generated_pool()};
+    pb::MergedDescriptorDatabase files_{&served_files_, &linked_files_};
+    std::unique_ptr<pb::DescriptorPool> pool_;
+    std::unique_ptr<pb::DynamicMessageFactory> factory_;
 };
 
 TestPki *RolesTest::pki_ = nullptr;

@@ -289,10 +289,20 @@ TEST_F(SecurityTest, PlaintextOnAllInterfacesStartsWithTheInsecureFlag) {
 
 TEST_F(SecurityTest, UnixSocketGetsItsModeAndGroup) {
     std::string path = NewSocket("mode");
-    struct group *group = getgrnam("nogroup");
+    // A group the test (and the server it starts) belongs to, other than its primary
+    // one when it has such: chown to any other group needs privileges that Bazel's
+    // sandbox (a user namespace mapping only root's ids) does not give.
+    gid_t gid = getegid();
+    gid_t groups[64];
+    int n_groups = getgroups(64, groups);
+    for (int i = 0; i < n_groups; i++) {
+        if (groups[i] != getegid() && getgrgid(groups[i]))
+            gid = groups[i];
+    }
+    struct group *group = getgrgid(gid);
     ASSERT_NE(group, nullptr);
-    gid_t gid = group->gr_gid;
-    Start({"--listen=unix:" + path, "--socket-mode=0640", "--socket-group=nogroup"});
+    Start({"--listen=unix:" + path, "--socket-mode=0640",
+           std::string("--socket-group=") + group->gr_name});
     struct stat info;
     ASSERT_EQ(stat(path.c_str(), &info), 0);
     EXPECT_TRUE(S_ISSOCK(info.st_mode));
