@@ -6,8 +6,10 @@ set -euo pipefail
 packages=(
     # Build: Bazel (offline, Debian's bootstrap build) and the compilers' helpers.
     bazel-bootstrap bazel-platforms g++ pkg-config
+    # The C client's API reference (client/Doxyfile) and its test-only certificates.
+    doxygen openssl
     # Runtime libraries and their headers.
-    libvirt-dev libgrpc-dev libprotobuf-c-dev libuv1-dev uuid-dev libxml2-dev
+    libvirt-dev libgrpc-dev libprotobuf-c-dev libuv1-dev uuid-dev libxml2-dev libglib2.0-dev
     # Code generation: protoc, protoc-c, and libprotoc for our own plugin.
     protobuf-compiler protobuf-c-compiler libprotobuf-dev libprotoc-dev
     # Tests: googletest, grpc++ stubs as an independent client.

@@ -922,11 +922,19 @@ vg_jobs_watch(vg_call *call, const char *id, unsigned interval_ms)
 }
 
 void
+vg_jobs_set_limits(unsigned retention_s, size_t max_running)
+{
+    pthread_mutex_lock(&registry.lock);
+    registry.retention_s = retention_s;
+    registry.max_running = max_running;
+    pthread_mutex_unlock(&registry.lock);
+}
+
+void
 vg_jobs_init(vg_event_hub *events, unsigned retention_s, size_t max_running)
 {
     vg_event_hub_observe(events, vg_jobs_on_event, NULL);
-    registry.retention_s = retention_s;
-    registry.max_running = max_running;
+    vg_jobs_set_limits(retention_s, max_running);
     uv_timer_init(vg_loop_uv(vg_services_loop()), &registry.poller);
     uv_timer_start(&registry.poller, vg_jobs_tick, VG_JOBS_TICK_MS, VG_JOBS_TICK_MS);
     uv_unref((uv_handle_t *)&registry.poller); /* never keeps the loop alive */

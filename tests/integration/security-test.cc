@@ -3,6 +3,8 @@
 // mode and group, the read-only socket, roles from certificate identities, the audit
 // log and certificate reload without a restart.
 #include <grp.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -390,6 +392,59 @@ TEST_F(SecurityTest, AuditLogRecordsEveryMutatingCallWithWhoWhatDomainAndOutcome
     // StartJob: the domain inside the operation's request.
     EXPECT_THAT(lines[4], HasSubstr("method=/virtgrpc.v1.JobService/StartJob domain=audited "
                                     "outcome=PERMISSION_DENIED"));
+}
+
+// --- the configuration file ----------------------------------------------------------
+
+TEST_F(SecurityTest, ConfigFileMapsRolesDefinesListenersAndSighupReloadsTheRoles) {
+    std::string config = ::testing::TempDir() + "/virtgrpcd.conf";
+    std::string read_only = NewSocket("conf-ro");
+    auto write_config = [&](const std::string &reader_role) {
+        std::ofstream(config) << "[tls]\n"
+                              << "tls-cert = " << pki_->server_cert() << "\n"
+                              << "tls-key = " << pki_->server_key() << "\n"
+                              << "tls-client-ca = " << pki_->ca_cert() << "\n"
+                              << "\n[roles]\n"
+                              << "reader-client = " << reader_role << "\n"
+                              << "admin-client = admin\n"
+                              << "\n[listener local-ro]\n"
+                              << "address = unix:" << read_only << "\n"
+                              << "role = read-only\n"
+                              << "mode = 0600\n";
+    };
+    write_config("read-only");
+    Start({"--config=" + config});
+
+    EXPECT_TRUE(DeniedByRole(DestroyTest(Tls("reader")),
+                             "/virtgrpc.v1.DomainService/DestroyDomain", "operator",
+                             "read-only"));
+    EXPECT_TRUE(DeniedByRole(DestroyTest(Unix(read_only)),
+                             "/virtgrpc.v1.DomainService/DestroyDomain", "operator",
+                             "read-only"));
+    struct stat info;
+    ASSERT_EQ(stat(read_only.c_str(), &info), 0);
+    EXPECT_EQ(info.st_mode & 0777, 0600u);
+    EXPECT_EQ(StateOfTest(Tls("admin")), v1::DOMAIN_STATE_RUNNING);
+
+    // SIGHUP re-reads [roles]: the reader becomes an operator without a restart.
+    write_config("operator");
+    kill(server_->pid(), SIGHUP);
+    EXPECT_TRUE(WaitUntil([&] { return DestroyTest(Tls("reader")).ok(); },
+                          std::chrono::seconds(10)));
+    EXPECT_EQ(StateOfTest(Tls("admin")), v1::DOMAIN_STATE_SHUTOFF);
+}
+
+TEST_F(SecurityTest, ConfigFileWithABadListenerGroupFailsTheCheck) {
+    std::string config = ::testing::TempDir() + "/bad.conf";
+    std::ofstream(config) << "[listener public]\naddress = 0.0.0.0:0\ntls = sometimes\n";
+    std::string log = ::testing::TempDir() + "/check.log";
+    int status = std::system((VirtgrpcdProcess::BinaryPath() + " --config=" + config +
+                              " --check-config >" + log + " 2>&1")
+                                 .c_str());
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 2);
+    EXPECT_THAT(ReadFile(log), HasSubstr("[listener public] tls: none, server or mutual, "
+                                         "not 'sometimes'"));
 }
 
 // --- certificate reload --------------------------------------------------------------
