@@ -2,9 +2,12 @@
 // openssl in the test, the refusal of plaintext on non-loopback addresses, Unix socket
 // mode and group, the read-only socket, roles from certificate identities, the audit
 // log and certificate reload without a restart.
+#include <arpa/inet.h>
 #include <grp.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -327,6 +330,34 @@ TEST_F(SecurityTest, ReadOnlySocketCanListButNotDestroy) {
     // The read-write socket and loopback TCP are admin.
     EXPECT_TRUE(Succeeded(DestroyTest(Unix(read_write))));
     EXPECT_EQ(StateOfTest(Plaintext()), v1::DOMAIN_STATE_SHUTOFF);
+}
+
+// A TCP port free a moment ago (the kernel does not hand it out again at once).
+int FreePort() {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in address = {};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof(address);
+    bind(fd, reinterpret_cast<sockaddr *>(&address), sizeof(address));
+    getsockname(fd, reinterpret_cast<sockaddr *>(&address), &length);
+    close(fd);
+    return ntohs(address.sin_port);
+}
+
+TEST_F(SecurityTest, HealthOnlyListenerIsPlaintextOnAnyAddressAndServesOnlyHealth) {
+    int port = FreePort();
+    // 0.0.0.0 without --allow-insecure-plaintext: health carries no data.
+    Start({"--health-listen=0.0.0.0:" + std::to_string(port)});
+    auto health = grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
+                                      grpc::InsecureChannelCredentials());
+    EXPECT_TRUE(Succeeded(CheckHealth(health)));
+    v1::ListDomainsResponse domains;
+    grpc::Status status = ListDomains(health, &domains);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED) << Describe(status);
+    EXPECT_EQ(StateOfTest(Plaintext()), v1::DOMAIN_STATE_RUNNING);
+    EXPECT_EQ(DestroyTest(health).error_code(), grpc::StatusCode::UNIMPLEMENTED);
+    EXPECT_EQ(StateOfTest(Plaintext()), v1::DOMAIN_STATE_RUNNING);
 }
 
 // --- audit log -----------------------------------------------------------------------
