@@ -12,7 +12,8 @@
 #define VG_LISTENER_GROUP_PREFIX "listener "
 
 static const char *const vg_listener_keys[] = {
-    "address", "tls", "cert", "key", "client-ca", "role", "mode", "group", "health-only", NULL,
+    "address", "tls",  "cert",  "key",         "client-ca",
+    "role",    "mode", "group", "health-only", NULL,
 };
 
 static char *
@@ -65,8 +66,7 @@ vg_security_flags_tls(const vg_options *options, vg_listener_tls *tls, char **er
 /* One [listener NAME] group into `listener` (strings kept in `security` when given). */
 static int
 vg_security_read_listener(GKeyFile *file, const char *group, const vg_options *options,
-                          vg_security *security, vg_listener_config *listener,
-                          char **error)
+                          vg_security *security, vg_listener_config *listener, char **error)
 {
     g_autofree char *tls = g_key_file_get_string(file, group, "tls", NULL);
     g_autofree char *role = g_key_file_get_string(file, group, "role", NULL);
@@ -81,14 +81,14 @@ vg_security_read_listener(GKeyFile *file, const char *group, const vg_options *o
             known = known || strcmp(keys[i], vg_listener_keys[k]) == 0;
         if (!known) {
             *error = g_strdup_printf("[%s]: unknown key '%s' (address, tls, cert, key, "
-                                     "client-ca, role, mode, group, health-only)", group,
-                                     keys[i]);
+                                     "client-ca, role, mode, group, health-only)",
+                                     group, keys[i]);
             return -1;
         }
     }
     if (!listener->address) {
-        *error = g_strdup_printf("[%s]: 'address' is required (HOST:PORT or unix:/PATH)",
-                                 group);
+        *error =
+            g_strdup_printf("[%s]: 'address' is required (HOST:PORT or unix:/PATH)", group);
         return -1;
     }
     if (!tls || strcmp(tls, "none") == 0) {
@@ -117,7 +117,8 @@ vg_security_read_listener(GKeyFile *file, const char *group, const vg_options *o
         }
         listener->socket_mode = (unsigned)value;
     }
-    if (health_only && strcmp(health_only, "true") != 0 && strcmp(health_only, "false") != 0) {
+    if (health_only && strcmp(health_only, "true") != 0 &&
+        strcmp(health_only, "false") != 0) {
         *error = g_strdup_printf("[%s] health-only: true or false, not '%s'", group,
                                  health_only);
         return -1;
@@ -131,8 +132,8 @@ vg_security_read_listener(GKeyFile *file, const char *group, const vg_options *o
 
         listener->cert_file = cert ? vg_security_keep(security, cert) : options->tls_cert;
         listener->key_file = key ? vg_security_keep(security, key) : options->tls_key;
-        listener->client_ca_file = client_ca ? vg_security_keep(security, client_ca)
-                                             : options->tls_client_ca;
+        listener->client_ca_file =
+            client_ca ? vg_security_keep(security, client_ca) : options->tls_client_ca;
         if (socket_group)
             listener->socket_group = vg_security_keep(security, socket_group);
     }
@@ -142,7 +143,7 @@ vg_security_read_listener(GKeyFile *file, const char *group, const vg_options *o
 int
 vg_security_check_listener_group(GKeyFile *file, const char *group, char **error)
 {
-    vg_listener_config listener = { 0 };
+    vg_listener_config listener = {0};
     g_autofree char *address = g_key_file_get_string(file, group, "address", NULL);
 
     listener.address = address;
@@ -159,8 +160,8 @@ vg_security_check_roles_group(GKeyFile *file, const char *group, char **error)
         vg_role role;
 
         if (!value || vg_role_parse(value, &role) < 0) {
-            *error = g_strdup_printf("[%s] %s: read-only, operator or admin, not '%s'", group,
-                                     keys[i], value ? value : "");
+            *error = g_strdup_printf("[%s] %s: read-only, operator or admin, not '%s'",
+                                     group, keys[i], value ? value : "");
             return -1;
         }
     }
@@ -261,7 +262,8 @@ vg_security_apply_roles(const vg_options *options, char **error)
 
         if (!equals || equals == text || vg_role_parse(equals + 1, &role) < 0) {
             *error = g_strdup_printf("role takes IDENTITY=ROLE with ROLE read-only, "
-                                     "operator or admin, not '%s'", text);
+                                     "operator or admin, not '%s'",
+                                     text);
             return -1;
         }
         g_ptr_array_add(identities, g_strndup(text, (size_t)(equals - text)));
@@ -271,18 +273,20 @@ vg_security_apply_roles(const vg_options *options, char **error)
         g_auto(GStrv) keys = g_key_file_get_keys(options->file, "roles", NULL, NULL);
 
         for (size_t i = 0; keys && keys[i]; i++) {
-            g_autofree char *value = g_key_file_get_string(options->file, "roles", keys[i],
-                                                           NULL);
+            g_autofree char *value =
+                g_key_file_get_string(options->file, "roles", keys[i], NULL);
             bool from_flag = false;
             vg_role role;
 
             for (size_t j = 0; j < options->n_role; j++)
-                from_flag = from_flag || strcmp(g_ptr_array_index(identities, j), keys[i]) == 0;
+                from_flag =
+                    from_flag || strcmp(g_ptr_array_index(identities, j), keys[i]) == 0;
             if (from_flag)
                 continue;
             if (!value || vg_role_parse(value, &role) < 0) {
-                *error = g_strdup_printf("[roles] %s: read-only, operator or admin, not '%s'",
-                                         keys[i], value ? value : "");
+                *error =
+                    g_strdup_printf("[roles] %s: read-only, operator or admin, not '%s'",
+                                    keys[i], value ? value : "");
                 return -1;
             }
             g_ptr_array_add(identities, g_strdup(keys[i]));

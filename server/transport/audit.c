@@ -33,7 +33,8 @@ vg_audit_open(const char *path, char **error)
     }
     fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
-        if (asprintf(error, "cannot open the audit log '%s': %s", path, strerror(errno)) < 0)
+        if (asprintf(error, "cannot open the audit log '%s': %s", path, strerror(errno)) <
+            0)
             *error = NULL;
         return -1;
     }
@@ -76,7 +77,8 @@ vg_line_printf(vg_line *line, const char *format, ...)
     n = vsnprintf(buffer, sizeof(buffer), format, args);
     va_end(args);
     if (n > 0)
-        vg_line_raw(line, buffer, (size_t)n < sizeof(buffer) ? (size_t)n : sizeof(buffer) - 1);
+        vg_line_raw(line, buffer,
+                    (size_t)n < sizeof(buffer) ? (size_t)n : sizeof(buffer) - 1);
 }
 
 /* " key=value", the value quoted and escaped when it needs to be. */
@@ -88,8 +90,8 @@ vg_line_field(vg_line *line, const char *key, const char *value)
     for (const char *p = value; *p; p++) {
         unsigned char c = (unsigned char)*p;
 
-        needs_quotes = needs_quotes || c <= ' ' || c == '"' || c == '\\' || c == '=' ||
-                       c == 0x7f;
+        needs_quotes =
+            needs_quotes || c <= ' ' || c == '"' || c == '\\' || c == '=' || c == 0x7f;
     }
     vg_line_printf(line, " %s=", key);
     if (!needs_quotes) {
@@ -145,7 +147,8 @@ static void
 vg_audit_domain(vg_line *line, const ProtobufCMessage *request,
                 const ProtobufCMessage *response)
 {
-    const Virtgrpc__V1__DomainRef *ref = request ? vg_audit_find_domain_ref(request, 0) : NULL;
+    const Virtgrpc__V1__DomainRef *ref =
+        request ? vg_audit_find_domain_ref(request, 0) : NULL;
     char text[128];
 
     if (ref) {
@@ -177,9 +180,22 @@ static const char *
 vg_audit_status_name(grpc_status_code code)
 {
     static const char *const names[] = {
-        "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
-        "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
-        "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
+        "OK",
+        "CANCELLED",
+        "UNKNOWN",
+        "INVALID_ARGUMENT",
+        "DEADLINE_EXCEEDED",
+        "NOT_FOUND",
+        "ALREADY_EXISTS",
+        "PERMISSION_DENIED",
+        "RESOURCE_EXHAUSTED",
+        "FAILED_PRECONDITION",
+        "ABORTED",
+        "OUT_OF_RANGE",
+        "UNIMPLEMENTED",
+        "INTERNAL",
+        "UNAVAILABLE",
+        "DATA_LOSS",
         "UNAUTHENTICATED",
     };
 
@@ -192,7 +208,7 @@ vg_audit_call(vg_call *call, const ProtobufCMessage *request,
 {
     const vg_method *method = call->method;
     vg_call_failure failure;
-    vg_line line = { .used = 0 };
+    vg_line line = {.used = 0};
     struct timespec now;
     struct tm utc;
     char stamp[64];

@@ -27,10 +27,10 @@ static const struct {
     const char *name;
     const char *proto_name;
 } vg_role_names[] = {
-    { VG_ROLE_NONE, "none", "ROLE_UNSPECIFIED" },
-    { VG_ROLE_READ_ONLY, "read-only", "ROLE_READ_ONLY" },
-    { VG_ROLE_OPERATOR, "operator", "ROLE_OPERATOR" },
-    { VG_ROLE_ADMIN, "admin", "ROLE_ADMIN" },
+    {VG_ROLE_NONE, "none", "ROLE_UNSPECIFIED"},
+    {VG_ROLE_READ_ONLY, "read-only", "ROLE_READ_ONLY"},
+    {VG_ROLE_OPERATOR, "operator", "ROLE_OPERATOR"},
+    {VG_ROLE_ADMIN, "admin", "ROLE_ADMIN"},
 };
 
 const char *
@@ -176,10 +176,10 @@ vg_call_authorize(vg_call *call, const vg_method *method)
     if (call->role >= method->role)
         return 0;
     if (call->identity) {
-        return vg_call_fail(call, GRPC_STATUS_PERMISSION_DENIED, VG_REASON_PERMISSION_DENIED,
-                            "'%s' requires role '%s'; the caller '%s' has role '%s'",
-                            method->path, vg_role_name(method->role), call->identity,
-                            vg_role_name(call->role));
+        return vg_call_fail(
+            call, GRPC_STATUS_PERMISSION_DENIED, VG_REASON_PERMISSION_DENIED,
+            "'%s' requires role '%s'; the caller '%s' has role '%s'", method->path,
+            vg_role_name(method->role), call->identity, vg_role_name(call->role));
     }
     return vg_call_fail(call, GRPC_STATUS_PERMISSION_DENIED, VG_REASON_PERMISSION_DENIED,
                         "'%s' requires role '%s'; callers on listener '%s' have role '%s'",

@@ -69,17 +69,17 @@ vg_listener_is_loopback(const char *address)
 }
 
 static int
-vg_listener_check_file(const vg_listener_config *config, const char *what,
-                       const char *path, char **error)
+vg_listener_check_file(const vg_listener_config *config, const char *what, const char *path,
+                       char **error)
 {
     if (!path || !*path) {
         return vg_listener_error(error, "listener '%s' (%s): TLS needs a %s file",
                                  config->name, config->address, what);
     }
     if (access(path, R_OK) < 0) {
-        return vg_listener_error(error, "listener '%s' (%s): cannot read the %s file '%s': %s",
-                                 config->name, config->address, what, path,
-                                 strerror(errno));
+        return vg_listener_error(
+            error, "listener '%s' (%s): cannot read the %s file '%s': %s", config->name,
+            config->address, what, path, strerror(errno));
     }
     return 0;
 }
@@ -91,13 +91,15 @@ vg_listener_check(vg_listener_config *config, bool allow_insecure_plaintext, cha
     bool is_loopback = !is_unix && vg_listener_is_loopback(config->address);
 
     if (is_unix && config->tls != VG_LISTENER_PLAINTEXT) {
-        return vg_listener_error(error, "listener '%s' (%s): Unix sockets do not use TLS; "
+        return vg_listener_error(error,
+                                 "listener '%s' (%s): Unix sockets do not use TLS; "
                                  "their file mode and group control who connects",
                                  config->name, config->address);
     }
     if (!is_unix && !is_loopback && config->tls == VG_LISTENER_PLAINTEXT &&
         !config->health_only && !allow_insecure_plaintext) {
-        return vg_listener_error(error, "listener '%s' (%s): refusing plaintext on a "
+        return vg_listener_error(error,
+                                 "listener '%s' (%s): refusing plaintext on a "
                                  "non-loopback address: anyone on the network could "
                                  "control the domains. Configure TLS (tls-cert, tls-key, "
                                  "tls-client-ca) or pass --allow-insecure-plaintext",
@@ -112,8 +114,10 @@ vg_listener_check(vg_listener_config *config, bool allow_insecure_plaintext, cha
         vg_listener_check_file(config, "client CA", config->client_ca_file, error) < 0)
         return -1;
     if (config->socket_group && !is_unix) {
-        return vg_listener_error(error, "listener '%s' (%s): a socket group applies to "
-                                 "Unix sockets only", config->name, config->address);
+        return vg_listener_error(error,
+                                 "listener '%s' (%s): a socket group applies to "
+                                 "Unix sockets only",
+                                 config->name, config->address);
     }
 
     if (config->role == VG_ROLE_NONE && config->tls != VG_LISTENER_MTLS) {
@@ -153,7 +157,7 @@ vg_listener_credentials(const vg_listener_config *config, unsigned tls_refresh_s
             options, GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
     }
     credentials = grpc_tls_server_credentials_create(options); /* owns options */
-    grpc_tls_certificate_provider_release(provider);          /* options hold a ref */
+    grpc_tls_certificate_provider_release(provider);           /* options hold a ref */
     return credentials;
 }
 
@@ -172,15 +176,18 @@ vg_listener_set_socket_permissions(const vg_listener_config *config, char **erro
         }
         group = entry->gr_gid;
         if (chown(path, (uid_t)-1, group) < 0) {
-            return vg_listener_error(error, "listener '%s': cannot give '%s' to group "
-                                     "'%s': %s", config->name, path, config->socket_group,
+            return vg_listener_error(error,
+                                     "listener '%s': cannot give '%s' to group "
+                                     "'%s': %s",
+                                     config->name, path, config->socket_group,
                                      strerror(errno));
         }
     }
     if (chmod(path, config->socket_mode) < 0) {
-        return vg_listener_error(error, "listener '%s': cannot set the mode of '%s' to "
-                                 "%04o: %s", config->name, path, config->socket_mode,
-                                 strerror(errno));
+        return vg_listener_error(error,
+                                 "listener '%s': cannot set the mode of '%s' to "
+                                 "%04o: %s",
+                                 config->name, path, config->socket_mode, strerror(errno));
     }
     return 0;
 }

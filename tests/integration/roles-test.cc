@@ -1,7 +1,8 @@
 // Roles over EVERY RPC: the services and their descriptors come from the server's
 // reflection (so an RPC added later is swept without touching this file), each method's
-// required role from its `option (virtgrpc.v1.role)` in those descriptors. For each caller role (a client
-// certificate mapped to read-only, operator, admin, and one mapped to nothing):
+// required role from its `option (virtgrpc.v1.role)` in those descriptors. For each caller
+// role (a client certificate mapped to read-only, operator, admin, and one mapped to
+// nothing):
 // - an allowed RPC, called with an empty request, is not refused by the role check (it
 //   may fail for other reasons: no domain given);
 // - a denied RPC, called with the stock domain in its DomainRef, gets PERMISSION_DENIED
@@ -32,14 +33,18 @@
 #include "virtgrpc/v1/jobs.grpc.pb.h"
 #include "virtgrpc/v1/options.pb.h"
 
-namespace virtgrpc::testing {
-namespace {
+namespace virtgrpc::testing
+{
+namespace
+{
 
 namespace pb = google::protobuf;
 
 constexpr std::chrono::milliseconds kStreamTimeout{5000};
 
-const char *RoleName(v1::Role role) {
+const char *
+RoleName(v1::Role role)
+{
     switch (role) {
     case v1::ROLE_READ_ONLY:
         return "read-only";
@@ -54,21 +59,27 @@ const char *RoleName(v1::Role role) {
 
 // The role an RPC requires: its option, or read-only for the standard services (health,
 // reflection) whose .proto files carry no virtgrpc option.
-v1::Role RequiredRole(const pb::MethodDescriptor *method) {
+v1::Role
+RequiredRole(const pb::MethodDescriptor *method)
+{
     if (method->service()->file()->package() != "virtgrpc.v1")
         return v1::ROLE_READ_ONLY;
     return method->options().GetExtension(v1::role);
 }
 
-std::string Path(const pb::MethodDescriptor *method) {
+std::string
+Path(const pb::MethodDescriptor *method)
+{
     return "/" + method->service()->full_name() + "/" + method->name();
 }
 
 // The request with every top-level DomainRef naming the stock domain, serialized: what
 // would act on it if the call were allowed.
-std::string RequestOnStockDomain(const pb::MethodDescriptor *method,
-                                 pb::DynamicMessageFactory *factory) {
-    std::unique_ptr<pb::Message> request(factory->GetPrototype(method->input_type())->New());
+std::string
+RequestOnStockDomain(const pb::MethodDescriptor *method, pb::DynamicMessageFactory *factory)
+{
+    std::unique_ptr<pb::Message> request(
+        factory->GetPrototype(method->input_type())->New());
     const pb::Reflection *reflection = request->GetReflection();
     for (int i = 0; i < method->input_type()->field_count(); i++) {
         const pb::FieldDescriptor *field = method->input_type()->field(i);
@@ -89,26 +100,35 @@ struct Snapshot {
     std::vector<std::string> domains;
     int jobs;
 
-    bool operator==(const Snapshot &other) const {
+    bool
+    operator==(const Snapshot &other) const
+    {
         return xml == other.xml && state == other.state && domains == other.domains &&
                jobs == other.jobs;
     }
 };
 
-class RolesTest : public ::testing::Test {
+class RolesTest : public ::testing::Test
+{
   protected:
-    static void SetUpTestSuite() {
+    static void
+    SetUpTestSuite()
+    {
         pki_ = new TestPki();
         ASSERT_TRUE(pki_->ok());
         for (const char *name : {"read-only", "operator", "admin", "unmapped"})
             ASSERT_TRUE(pki_->IssueClient(name, std::string(name) + "-client"));
     }
-    static void TearDownTestSuite() {
+    static void
+    TearDownTestSuite()
+    {
         delete pki_;
         pki_ = nullptr;
     }
 
-    void SetUp() override {
+    void
+    SetUp() override
+    {
         VirtgrpcdProcess::Options options;
         options.extra_args = pki_->ServerArgs(true);
         for (const char *role : {"read-only", "operator", "admin"})
@@ -118,18 +138,23 @@ class RolesTest : public ::testing::Test {
         admin_ = Channel("admin");
     }
 
-    void TearDown() override {
+    void
+    TearDown() override
+    {
         if (HasFailure())
             std::cerr << "virtgrpcd log:\n" << server_->Log();
     }
 
-    std::shared_ptr<grpc::Channel> Channel(const std::string &client) {
+    std::shared_ptr<grpc::Channel>
+    Channel(const std::string &client)
+    {
         return pki_->Channel(server_->target(), client);
     }
 
     // One question to the server's reflection (v1), one answer.
-    grpc::reflection::v1::ServerReflectionResponse Ask(
-        const grpc::reflection::v1::ServerReflectionRequest &request) {
+    grpc::reflection::v1::ServerReflectionResponse
+    Ask(const grpc::reflection::v1::ServerReflectionRequest &request)
+    {
         auto stub = grpc::reflection::v1::ServerReflection::NewStub(admin_);
         auto context = ContextWithDeadline();
         auto stream = stub->ServerReflectionInfo(context.get());
@@ -146,7 +171,9 @@ class RolesTest : public ::testing::Test {
     // Every method of every service the server lists, described by the files the
     // server's reflection returns (the role option included: options.pb.h registers the
     // extension, so it parses as one).
-    std::vector<const pb::MethodDescriptor *> ServedMethods() {
+    std::vector<const pb::MethodDescriptor *>
+    ServedMethods()
+    {
         grpc::reflection::v1::ServerReflectionRequest list;
         list.set_list_services("");
         std::vector<std::string> services;
@@ -180,7 +207,9 @@ class RolesTest : public ::testing::Test {
         return methods;
     }
 
-    Snapshot Take() {
+    Snapshot
+    Take()
+    {
         Snapshot snapshot;
         auto domains = v1::DomainService::NewStub(admin_);
         {
@@ -188,7 +217,8 @@ class RolesTest : public ::testing::Test {
             v1::GetDomainXMLRequest request;
             *request.mutable_domain() = RefByName(kStockDomainName);
             v1::GetDomainXMLResponse response;
-            EXPECT_TRUE(Succeeded(domains->GetDomainXML(context.get(), request, &response)));
+            EXPECT_TRUE(
+                Succeeded(domains->GetDomainXML(context.get(), request, &response)));
             snapshot.xml = response.xml();
         }
         {
@@ -196,7 +226,8 @@ class RolesTest : public ::testing::Test {
             v1::GetDomainStateRequest request;
             *request.mutable_domain() = RefByName(kStockDomainName);
             v1::DomainStateInfo response;
-            EXPECT_TRUE(Succeeded(domains->GetDomainState(context.get(), request, &response)));
+            EXPECT_TRUE(
+                Succeeded(domains->GetDomainState(context.get(), request, &response)));
             snapshot.state = response.state();
         }
         {
@@ -216,8 +247,10 @@ class RolesTest : public ::testing::Test {
         return snapshot;
     }
 
-    grpc::Status Call(const std::shared_ptr<grpc::Channel> &channel,
-                      const pb::MethodDescriptor *method, const std::string &payload) {
+    grpc::Status
+    Call(const std::shared_ptr<grpc::Channel> &channel, const pb::MethodDescriptor *method,
+         const std::string &payload)
+    {
         if (!method->client_streaming() && !method->server_streaming())
             return CallRawUnary(channel, Path(method), payload, kCallTimeout);
         int messages = 0;
@@ -226,7 +259,9 @@ class RolesTest : public ::testing::Test {
 
     // Calls every served RPC as `client` (whose role is `role`, ROLE_UNSPECIFIED for
     // none) and checks each outcome against the RPC's required role.
-    void Sweep(const std::string &client, v1::Role role) {
+    void
+    Sweep(const std::string &client, v1::Role role)
+    {
         auto channel = Channel(client);
         std::vector<const pb::MethodDescriptor *> methods = ServedMethods();
         std::map<v1::Role, int> per_role;
@@ -286,26 +321,32 @@ class RolesTest : public ::testing::Test {
 
 TestPki *RolesTest::pki_ = nullptr;
 
-void PrintTo(const Snapshot &snapshot, std::ostream *out) {
+void
+PrintTo(const Snapshot &snapshot, std::ostream *out)
+{
     *out << "state " << snapshot.state << ", " << snapshot.domains.size() << " domains, "
          << snapshot.jobs << " jobs, XML of " << snapshot.xml.size() << " bytes";
 }
 
-TEST_F(RolesTest, ReadOnlyCallerGetsExactlyTheReadOnlyRpcs) {
+TEST_F(RolesTest, ReadOnlyCallerGetsExactlyTheReadOnlyRpcs)
+{
     Sweep("read-only", v1::ROLE_READ_ONLY);
 }
 
-TEST_F(RolesTest, OperatorGetsReadOnlyAndOperatorRpcs) {
+TEST_F(RolesTest, OperatorGetsReadOnlyAndOperatorRpcs)
+{
     Sweep("operator", v1::ROLE_OPERATOR);
 }
 
-TEST_F(RolesTest, AdminGetsEveryRpc) {
+TEST_F(RolesTest, AdminGetsEveryRpc)
+{
     Sweep("admin", v1::ROLE_ADMIN);
 }
 
-TEST_F(RolesTest, UnmappedCertificateGetsNoRpc) {
+TEST_F(RolesTest, UnmappedCertificateGetsNoRpc)
+{
     Sweep("unmapped", v1::ROLE_UNSPECIFIED);
 }
 
-}  // namespace
-}  // namespace virtgrpc::testing
+} // namespace
+} // namespace virtgrpc::testing

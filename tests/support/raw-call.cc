@@ -5,21 +5,26 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <gtest/gtest.h>
 
-namespace virtgrpc::testing {
+namespace virtgrpc::testing
+{
 
-namespace {
+namespace
+{
 
-std::unique_ptr<grpc::ClientContext> Context(std::chrono::milliseconds timeout) {
+std::unique_ptr<grpc::ClientContext>
+Context(std::chrono::milliseconds timeout)
+{
     auto context = std::make_unique<grpc::ClientContext>();
     context->set_deadline(std::chrono::system_clock::now() + timeout);
     return context;
 }
 
-}  // namespace
+} // namespace
 
-grpc::Status CallRawUnary(const std::shared_ptr<grpc::Channel> &channel,
-                          const std::string &method, const std::string &payload,
-                          std::chrono::milliseconds timeout) {
+grpc::Status
+CallRawUnary(const std::shared_ptr<grpc::Channel> &channel, const std::string &method,
+             const std::string &payload, std::chrono::milliseconds timeout)
+{
     grpc::GenericStub stub(channel);
     auto context = Context(timeout);
     grpc::Slice slice(payload);
@@ -31,9 +36,11 @@ grpc::Status CallRawUnary(const std::shared_ptr<grpc::Channel> &channel,
     return done.get_future().get();
 }
 
-grpc::Status CallRawStream(const std::shared_ptr<grpc::Channel> &channel,
-                           const std::string &method, const std::string &payload,
-                           std::chrono::milliseconds timeout, int *messages_read) {
+grpc::Status
+CallRawStream(const std::shared_ptr<grpc::Channel> &channel, const std::string &method,
+              const std::string &payload, std::chrono::milliseconds timeout,
+              int *messages_read)
+{
     grpc::GenericStub stub(channel);
     grpc::CompletionQueue queue;
     auto context = Context(timeout);
@@ -75,4 +82,4 @@ grpc::Status CallRawStream(const std::shared_ptr<grpc::Channel> &channel,
     return status;
 }
 
-}  // namespace virtgrpc::testing
+} // namespace virtgrpc::testing

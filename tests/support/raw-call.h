@@ -8,7 +8,8 @@
 
 #include <grpcpp/grpcpp.h>
 
-namespace virtgrpc::testing {
+namespace virtgrpc::testing
+{
 
 // A unary call of `method` ("/pkg.Service/Method") with `payload` as the request bytes.
 grpc::Status CallRawUnary(const std::shared_ptr<grpc::Channel> &channel,
@@ -22,4 +23,4 @@ grpc::Status CallRawStream(const std::shared_ptr<grpc::Channel> &channel,
                            const std::string &method, const std::string &payload,
                            std::chrono::milliseconds timeout, int *messages_read);
 
-}  // namespace virtgrpc::testing
+} // namespace virtgrpc::testing

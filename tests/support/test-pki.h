@@ -8,9 +8,11 @@
 
 #include <grpcpp/grpcpp.h>
 
-namespace virtgrpc::testing {
+namespace virtgrpc::testing
+{
 
-class TestPki {
+class TestPki
+{
   public:
     // Creates the directory under /tmp and the CA, the "wrong" CA and a server
     // certificate (common name `server_name`). Fails the test (ADD_FAILURE) when openssl
@@ -18,12 +20,32 @@ class TestPki {
     explicit TestPki(const std::string &server_name = "virtgrpcd-server");
     ~TestPki();
 
-    bool ok() const { return ok_; }
-    const std::string &dir() const { return dir_; }
+    bool
+    ok() const
+    {
+        return ok_;
+    }
+    const std::string &
+    dir() const
+    {
+        return dir_;
+    }
 
-    std::string ca_cert() const { return dir_ + "/ca.crt"; }
-    std::string server_cert() const { return dir_ + "/server.crt"; }
-    std::string server_key() const { return dir_ + "/server.key"; }
+    std::string
+    ca_cert() const
+    {
+        return dir_ + "/ca.crt";
+    }
+    std::string
+    server_cert() const
+    {
+        return dir_ + "/server.crt";
+    }
+    std::string
+    server_key() const
+    {
+        return dir_ + "/server.key";
+    }
 
     // Issues <dir>/<name>.crt and .key with common name `common_name`, signed by the CA
     // (or by the CA virtgrpcd does not trust), and an optional DNS subject alternative
@@ -57,4 +79,4 @@ class TestPki {
 // The whole content of `path` ("" when it cannot be read).
 std::string ReadFile(const std::string &path);
 
-}  // namespace virtgrpc::testing
+} // namespace virtgrpc::testing
