@@ -11,11 +11,14 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "server/limits.h"
 #include "server/log.h"
 #include "server/options.h"
 #include "server/security-options.h"
@@ -30,6 +33,10 @@
 #include "server/services/service.h"
 #include "server/transport/audit.h"
 #include "server/transport/server.h"
+
+/* How long after the grace period the process may take to finish its calls and tear
+ * down before it exits regardless. */
+#define VG_HARD_STOP_AFTER_GRACE_S 2
 
 typedef struct vg_daemon {
     vg_options options;
@@ -71,6 +78,26 @@ vg_daemon_stopped(void *data)
     vg_loop_stop(daemon->loop);
 }
 
+/*
+ * The bound on a shutdown, whatever blocks it. When the grace period is over its calls
+ * are cancelled, but a worker may still be inside a libvirt call (a stuck libvirtd
+ * answers nothing, and libvirt cannot abandon a call in flight): then neither the
+ * worker pool nor the libvirt connection can be torn down. The clients have their
+ * answer already, so exit without waiting, as the grace period promised. A thread of
+ * its own, because the loop may be stopped or blocked by then.
+ */
+static void *
+vg_daemon_hard_stop(void *data)
+{
+    unsigned grace_s = *(unsigned *)data;
+
+    sleep(grace_s + VG_HARD_STOP_AFTER_GRACE_S);
+    vg_log_warn("still not stopped %u s after the grace period (calls blocked in "
+                "libvirt?); exiting without waiting for them", VG_HARD_STOP_AFTER_GRACE_S);
+    fflush(stderr);
+    _exit(0);
+}
+
 static void
 vg_daemon_signal(uv_signal_t *handle, int signum)
 {
@@ -85,8 +112,15 @@ vg_daemon_signal(uv_signal_t *handle, int signum)
     uv_signal_stop(&daemon->sigterm);
     uv_signal_stop(&daemon->sigint);
     uv_signal_stop(&daemon->sighup);
+    /* The probe port (a health-only listener) drains with the rest: probes see
+     * NOT_SERVING, then nothing. */
     vg_server_shutdown(daemon->server, daemon->options.shutdown_grace_s * 1000,
                        vg_daemon_stopped, daemon);
+    pthread_t hard_stop;
+
+    if (pthread_create(&hard_stop, NULL, vg_daemon_hard_stop,
+                       &daemon->options.shutdown_grace_s) == 0)
+        pthread_detach(hard_stop);
 }
 
 /* Applies what can change while serving. Runs on the loop thread. */
@@ -94,6 +128,11 @@ static void
 vg_daemon_apply_reloadable(const vg_options *options)
 {
     vg_log_set_level(options->log_level);
+    for (int id = 0; id < VG_LIMIT_COUNT; id++) {
+        /* gRPC core holds the request size limit for the server's life. */
+        if (id != VG_LIMIT_MAX_MESSAGE_BYTES)
+            vg_limit_set(id, options->limits[id]);
+    }
     vg_byte_stream_set_limits(&options->byte_streams);
     vg_jobs_set_limits((unsigned)options->job_retention_s, options->max_jobs);
 }
@@ -130,6 +169,10 @@ vg_daemon_reload(uv_signal_t *handle, int signum)
     daemon->options.byte_streams = next.byte_streams;
     daemon->options.job_retention_s = next.job_retention_s;
     daemon->options.max_jobs = next.max_jobs;
+    for (int id = 0; id < VG_LIMIT_COUNT; id++) {
+        if (id != VG_LIMIT_MAX_MESSAGE_BYTES)
+            daemon->options.limits[id] = next.limits[id];
+    }
     vg_options_clear(&next);
     vg_log_info("reload: done%s%s", daemon->options.config_path ? " from " : "",
                 daemon->options.config_path ? daemon->options.config_path : "");
@@ -171,6 +214,8 @@ main(int argc, char **argv)
         return 2;
     }
     vg_log_set_level(daemon.options.log_level);
+    for (int id = 0; id < VG_LIMIT_COUNT; id++)
+        vg_limit_set(id, daemon.options.limits[id]);
     if (vg_security_load(&daemon.options, &daemon.security, &error) < 0 ||
         vg_security_apply_roles(&daemon.options, &error) < 0 ||
         vg_audit_open(daemon.options.audit_log, &error) < 0) {
@@ -211,6 +256,8 @@ main(int argc, char **argv)
     }
 
     daemon.libvirt = vg_libvirt_new(daemon.loop, daemon.pool, daemon.options.connect_uri);
+    vg_libvirt_set_keepalive(daemon.libvirt, (int)daemon.options.libvirt_keepalive_interval_s,
+                             daemon.options.libvirt_keepalive_count);
     vg_services_init(daemon.libvirt, daemon.loop, daemon.pool);
     daemon.events = vg_event_hub_init(daemon.loop, daemon.pool, daemon.libvirt);
     vg_jobs_init(daemon.events, (unsigned)daemon.options.job_retention_s,
@@ -224,10 +271,7 @@ main(int argc, char **argv)
         .n_listeners = daemon.security.n_listeners,
         .allow_insecure_plaintext = daemon.options.allow_insecure_plaintext,
         .tls_refresh_s = daemon.options.tls_reload_interval_s,
-        .max_inflight = daemon.options.max_inflight,
-        .max_streams = daemon.options.max_streams,
-        .max_message_bytes = daemon.options.max_message_bytes,
-        .max_queued_messages = daemon.options.max_queued_messages,
+        .max_message_bytes = daemon.options.limits[VG_LIMIT_MAX_MESSAGE_BYTES],
     };
     daemon.server = vg_server_new(&config, daemon.loop, daemon.pool, &error);
     if (!daemon.server) {

@@ -42,6 +42,7 @@ typedef struct vg_option {
 } vg_option;
 
 #define VG_FIELD(field) offsetof(vg_options, field)
+#define VG_LIMIT_FIELD(id) VG_FIELD(limits[VG_LIMIT_##id])
 
 static const vg_option vg_option_table[] = {
     { "connect", 'c', "server", VG_OPT_STRING, VG_FIELD(connect_uri), 0, 0, "URI",
@@ -57,18 +58,51 @@ static const vg_option vg_option_table[] = {
     { "port-file", 0, "server", VG_OPT_STRING, VG_FIELD(port_file), 0, 0, "FILE",
       "write the port of the first TCP listener to FILE once serving (for tests and "
       "supervisors)", false },
+    { "health-listen", 0, "server", VG_OPT_STRING, VG_FIELD(health_listen), 0, 0,
+      "HOST:PORT", "also serve grpc.health.v1.Health, and nothing else, in plaintext on "
+      "HOST:PORT, for Kubernetes' gRPC probes (which speak no TLS) and grpc_health_probe",
+      false },
     { "log-level", 0, "server", VG_OPT_LOG_LEVEL, VG_FIELD(log_level), 0, 0, "LEVEL",
       "error, warn, info or debug", true },
+    { "libvirt-keepalive-interval", 0, "server", VG_OPT_UINT,
+      VG_FIELD(libvirt_keepalive_interval_s), 0, 3600, "SECONDS",
+      "on remote libvirt connections, probe libvirtd after this long without traffic "
+      "(virConnectSetKeepAlive); 0 turns keepalive off", false },
+    { "libvirt-keepalive-count", 0, "server", VG_OPT_UINT, VG_FIELD(libvirt_keepalive_count),
+      0, 100, "N", "declare libvirtd dead after N unanswered probes: calls fail UNAVAILABLE, "
+      "health goes NOT_SERVING and the server reconnects", false },
 
-    { "max-inflight", 0, "limits", VG_OPT_SIZE, VG_FIELD(max_inflight), 1, 1000000, "N",
-      "unary calls admitted at once; more fail with RESOURCE_EXHAUSTED", false },
-    { "max-streams", 0, "limits", VG_OPT_SIZE, VG_FIELD(max_streams), 1, 1000000, "N",
-      "streaming calls open at once", false },
-    { "max-message-bytes", 0, "limits", VG_OPT_SIZE, VG_FIELD(max_message_bytes), 1024,
-      INT_MAX, "N", "largest request accepted; larger ones fail with RESOURCE_EXHAUSTED", false },
-    { "max-queued-messages", 0, "limits", VG_OPT_SIZE, VG_FIELD(max_queued_messages), 1,
+    /* Limits refuse with RESOURCE_EXHAUSTED (or INVALID_ARGUMENT for request content)
+     * and an ErrorInfo, in a message that names the option. */
+    { "max-inflight", 0, "limits", VG_OPT_SIZE, VG_LIMIT_FIELD(MAX_INFLIGHT), 1, 1000000,
+      "N", "unary calls admitted at once; more fail with RESOURCE_EXHAUSTED", true },
+    { "max-inflight-per-client", 0, "limits", VG_OPT_SIZE,
+      VG_LIMIT_FIELD(MAX_INFLIGHT_PER_CLIENT), 0, 1000000, "N", "the same per client: a "
+      "TCP peer's IP address (all its connections), or one Unix-socket connection; 0 off "
+      "(behind a proxy or masquerading load balancer every client has its address)", true },
+    { "max-streams", 0, "limits", VG_OPT_SIZE, VG_LIMIT_FIELD(MAX_STREAMS), 1, 1000000, "N",
+      "streaming calls open at once", true },
+    { "max-streams-per-client", 0, "limits", VG_OPT_SIZE,
+      VG_LIMIT_FIELD(MAX_STREAMS_PER_CLIENT), 0, 1000000, "N", "the same per client; 0 off",
+      true },
+    { "max-message-bytes", 0, "limits", VG_OPT_SIZE, VG_LIMIT_FIELD(MAX_MESSAGE_BYTES), 1024,
+      INT_MAX, "N", "largest request accepted and response sent; larger ones fail with "
+      "RESOURCE_EXHAUSTED", false },
+    { "max-queued-messages", 0, "limits", VG_OPT_SIZE, VG_LIMIT_FIELD(MAX_QUEUED_MESSAGES), 1,
       1000000, "N", "messages a stream may have waiting for a slow client before it is "
-      "ended with RESOURCE_EXHAUSTED", false },
+      "ended with RESOURCE_EXHAUSTED", true },
+    { "max-xml-bytes", 0, "limits", VG_OPT_SIZE, VG_LIMIT_FIELD(MAX_XML_BYTES), 1024,
+      64 * 1024 * 1024, "N", "longest XML document in a request (domain, device, snapshot, "
+      "checkpoint, backup and migration XML, metadata); longer fail with INVALID_ARGUMENT",
+      true },
+    { "max-peek-bytes", 0, "limits", VG_OPT_SIZE, VG_LIMIT_FIELD(MAX_PEEK_BYTES), 1,
+      64 * 1024 * 1024, "N", "largest memory or block peek", true },
+    { "min-stats-interval-ms", 0, "limits", VG_OPT_SIZE, VG_LIMIT_FIELD(MIN_STATS_INTERVAL_MS),
+      100, 3600000, "MS", "shortest interval WatchDomainStats and WatchJob accept", true },
+    { "max-console-input-bytes", 0, "limits", VG_OPT_SIZE,
+      VG_LIMIT_FIELD(MAX_CONSOLE_INPUT_BYTES), 1024, 1024 * 1024 * 1024, "N", "input a "
+      "console, channel or graphics tunnel holds for a guest that has not taken it yet; "
+      "more ends the stream with RESOURCE_EXHAUSTED", true },
 
     { "max-jobs", 0, "jobs", VG_OPT_SIZE, VG_FIELD(max_jobs), 1, 10000, "N",
       "jobs (JobService.StartJob) running at once; more fail with RESOURCE_EXHAUSTED",
@@ -90,9 +124,6 @@ static const vg_option vg_option_table[] = {
     { "listen-read-only", 0, "server", VG_OPT_STRING_LIST, VG_FIELD(listen_read_only), 0, 0,
       "unix:/PATH", "a Unix socket whose callers have the read-only role (as libvirt's "
       "read-only socket); repeat for several", false },
-    { "health-listen", 0, "server", VG_OPT_STRING, VG_FIELD(health_listen), 0, 0,
-      "HOST:PORT", "a plaintext port serving only grpc.health.v1, for Kubernetes probes "
-      "(which do not speak TLS)", false },
     { "socket-mode", 0, "server", VG_OPT_MODE, VG_FIELD(socket_mode), 0, 0777, "OCTAL",
       "file mode of the Unix sockets, set after bind", false },
     { "socket-group", 0, "server", VG_OPT_STRING, VG_FIELD(socket_group), 0, 0, "GROUP",
@@ -150,10 +181,8 @@ vg_options_defaults(vg_options *options)
         .workers = 16,
         .shutdown_grace_s = 10,
         .log_level = VG_LOG_INFO,
-        .max_inflight = 256,
-        .max_streams = 10000,
-        .max_message_bytes = 16 * 1024 * 1024,
-        .max_queued_messages = 1024,
+        .libvirt_keepalive_interval_s = VG_LIBVIRT_DEFAULT_KEEPALIVE_INTERVAL_S,
+        .libvirt_keepalive_count = VG_LIBVIRT_DEFAULT_KEEPALIVE_COUNT,
         .max_jobs = 32,
         .job_retention_s = 600,
         .byte_streams = {
@@ -164,6 +193,8 @@ vg_options_defaults(vg_options *options)
         .socket_mode = 0660,
         .tls_reload_interval_s = 60,
     };
+    for (int id = 0; id < VG_LIMIT_COUNT; id++)
+        options->limits[id] = vg_limit_default(id);
 }
 
 static void *

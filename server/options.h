@@ -22,7 +22,9 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "server/limits.h"
 #include "server/log.h"
+#include "server/runtime/libvirt-conn.h"
 #include "server/services/byte-stream.h"
 
 #define VG_MAX_LISTENERS 16
@@ -37,12 +39,14 @@ typedef struct vg_options {
     size_t workers;
     unsigned shutdown_grace_s;
     char *port_file;
+    /* HOST:PORT of the plaintext probe port serving only grpc.health.v1.Health, or NULL. */
+    char *health_listen;
     vg_log_level log_level;
-    /* [limits] */
-    size_t max_inflight;
-    size_t max_streams;
-    size_t max_message_bytes;
-    size_t max_queued_messages;
+    unsigned libvirt_keepalive_interval_s;
+    unsigned libvirt_keepalive_count;
+    /* [limits]: by vg_limit_id (server/limits.h, which holds their defaults and the
+     * values in force). */
+    size_t limits[VG_LIMIT_COUNT];
     /* [jobs] */
     size_t max_jobs;
     size_t job_retention_s;
@@ -51,7 +55,6 @@ typedef struct vg_options {
     /* [server]: more listeners and their security (security-options.h builds them) */
     char *listen_read_only[VG_MAX_LISTENERS];
     size_t n_listen_read_only;
-    char *health_listen;
     unsigned socket_mode;
     char *socket_group;
     bool allow_insecure_plaintext;

@@ -2,6 +2,8 @@
 // open/send/next family for streams) per RPC, each a thin cast around the generic
 // calls of client/vg-client.h, and a table of every RPC (vg_client_methods[]) for
 // generic tools that pick a method by name at run time (the CLI's `call`).
+#include <cctype>
+
 #include "bazel/codegen/codegen.h"
 
 namespace vg_codegen {
@@ -288,8 +290,10 @@ Summary(const pb::MethodDescriptor *method)
             continue;
         }
         summary += c;
-        if (c == '.' && (i + 1 == comment.size() || comment[i + 1] == ' ' ||
-                         comment[i + 1] == '\n')) {
+        // A sentence ends at a '.' before the end or before a capital ("e.g. a" goes on).
+        if (c == '.' && (i + 1 == comment.size() ||
+                         ((comment[i + 1] == ' ' || comment[i + 1] == '\n') &&
+                          i + 2 < comment.size() && isupper((unsigned char)comment[i + 2])))) {
             break;
         }
     }

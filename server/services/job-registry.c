@@ -9,6 +9,7 @@
 
 #include "google/protobuf/any.pb-c.h"
 #include "google/rpc/status.pb-c.h"
+#include "server/limits.h"
 #include "server/log.h"
 #include "server/runtime/arena.h"
 #include "server/services/job-stats.h"
@@ -885,13 +886,21 @@ vg_jobs_watch(vg_call *call, const char *id, unsigned interval_ms)
     vg_job_watcher *watcher;
     bool running;
     vg_job *job;
+    /* Progress is polled every VG_JOBS_TICK_MS: nothing finer exists. */
+    size_t min_ms = vg_limit(VG_LIMIT_MIN_STATS_INTERVAL_MS);
+    unsigned default_ms = VG_JOBS_DEFAULT_INTERVAL_MS;
 
+    if (min_ms < VG_JOBS_TICK_MS)
+        min_ms = VG_JOBS_TICK_MS;
+    if (default_ms < min_ms)
+        default_ms = (unsigned)min_ms;
     if (interval_ms == 0)
-        interval_ms = VG_JOBS_DEFAULT_INTERVAL_MS;
-    if (interval_ms < VG_JOBS_TICK_MS || interval_ms > 3600000) {
+        interval_ms = default_ms;
+    if (interval_ms < min_ms || interval_ms > 3600000) {
         return vg_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, VG_REASON_INVALID_REQUEST,
-                            "'interval_ms' is %u: give 100 to 3600000 ms, or 0 for 1000",
-                            interval_ms);
+                            "'interval_ms' is %u: give %zu to 3600000 ms, or 0 for %u; the "
+                            "shortest is the server's limit %s", interval_ms, min_ms,
+                            default_ms, vg_limit_option(VG_LIMIT_MIN_STATS_INTERVAL_MS));
     }
     pthread_mutex_lock(&registry.lock);
     job = vg_jobs_find_locked(id);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/limits.h"
 #include "server/runtime/arena.h"
 
 static vg_libvirt *vg_services_connection;
@@ -259,10 +260,14 @@ vg_domain_fill_gone(vg_call *call, virDomainPtr domain, int gone_state, int gone
 int
 vg_peek_check(vg_call *call, const char *offset_field, uint64_t offset, uint32_t size)
 {
-    if (size == 0 || size > VG_PEEK_MAX_BYTES) {
+    size_t max = vg_limit(VG_LIMIT_MAX_PEEK_BYTES);
+    char text[VG_BYTES_TEXT_SIZE];
+
+    if (size == 0 || size > max) {
         return vg_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, VG_REASON_INVALID_REQUEST,
-                            "'size_bytes' is %u: give 1 to %d bytes (1 MiB) per peek",
-                            size, VG_PEEK_MAX_BYTES);
+                            "'size_bytes' is %u: give 1 to %zu bytes (%s) per peek, the "
+                            "server's limit %s", size, max, vg_bytes_text(max, text),
+                            vg_limit_option(VG_LIMIT_MAX_PEEK_BYTES));
     }
     if (offset > UINT64_MAX - size) {
         return vg_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, VG_REASON_INVALID_REQUEST,

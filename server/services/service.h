@@ -64,16 +64,13 @@ int vg_domain_list(struct vg_arena *arena, virConnectPtr conn, unsigned int flag
 /* Fills a DomainStateInfo from libvirt's state and reason numbers. */
 void vg_domain_state_set(Virtgrpc__V1__DomainStateInfo *out, int state, int reason);
 
-/* Peeks (guest memory, disk contents) return at most this many bytes per call, so an
- * answer always fits in one message. */
-#define VG_PEEK_MAX_BYTES (1024 * 1024)
-
 /* One libvirt peek call; `target` is the disk for block peeks, unused for memory. */
 typedef int (*vg_peek_fn)(virDomainPtr domain, const char *target,
                           unsigned long long offset, size_t size, void *buffer,
                           unsigned int flags);
 
-/* Checks a peek request before anything is looked up: 1 to VG_PEEK_MAX_BYTES bytes,
+/* Checks a peek request before anything is looked up: 1 byte to the server's limit
+ * max-peek-bytes (so an answer fits in one message),
  * and `offset` + size within 64 bits. INVALID_ARGUMENT naming the fields otherwise. */
 int vg_peek_check(vg_call *call, const char *offset_field, uint64_t offset, uint32_t size);
 

@@ -43,6 +43,9 @@ struct vg_call {
     grpc_byte_buffer *request_payload;
     bool is_stream;
     char *peer;
+    /* Admission (admission.c): the client this call counts for, and as what. */
+    struct vg_client *client;
+    int client_kind;
 
     /* Who calls (authz.c), set on the CQ thread before dispatch, then read-only. */
     const vg_listener_config *listener; /* NULL for background calls */

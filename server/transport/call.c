@@ -15,6 +15,8 @@
 #include <string.h>
 
 #include "server/libvirt-errors.h"
+#include "server/limits.h"
+#include "server/transport/admission.h"
 #include "server/transport/audit.h"
 #include "server/transport/status-details.h"
 
@@ -245,7 +247,8 @@ vg_call_fail_libvirt_about(vg_call *call, const char *format, ...)
                 memcpy(message + used, ")", 2);
         }
     }
-    vg_call_record(call, entry->status, entry->name, VG_LIBVIRT_ERROR_DOMAIN, message);
+    vg_call_record(call, vg_libvirt_error_status(error->code, error->domain), entry->name,
+                   VG_LIBVIRT_ERROR_DOMAIN, message);
     pthread_mutex_lock(&call->lock);
     if (call->reason == entry->name) {
         call->libvirt_code = error->code;
@@ -362,12 +365,25 @@ vg_call_status_op(vg_call *call, grpc_op *op)
     }
 }
 
+/* Packs a message for sending; NULL, with RESOURCE_EXHAUSTED recorded, when it is over
+ * the message limit: the client would refuse it (gRPC's default receive limit is
+ * 4 MiB) with a status that does not say which server limit to raise. */
 static grpc_byte_buffer *
-vg_call_pack(const ProtobufCMessage *message)
+vg_call_pack(vg_call *call, const ProtobufCMessage *message)
 {
     size_t size = protobuf_c_message_get_packed_size(message);
-    grpc_slice slice = grpc_slice_malloc(size);
+    size_t limit = vg_limit(VG_LIMIT_MAX_MESSAGE_BYTES);
+    grpc_slice slice;
     grpc_byte_buffer *buffer;
+
+    if (size > limit) {
+        vg_call_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED, VG_REASON_LIMIT,
+                     "response '%s' is %zu bytes, over the server's message limit of "
+                     "%zu bytes (%s)", message->descriptor->name, size, limit,
+                     vg_limit_option(VG_LIMIT_MAX_MESSAGE_BYTES));
+        return NULL;
+    }
+    slice = grpc_slice_malloc(size);
 
     protobuf_c_message_pack(message, GRPC_SLICE_START_PTR(slice));
     buffer = grpc_raw_byte_buffer_create(&slice, 1);
@@ -418,7 +434,7 @@ vg_call_run_unary(vg_call *call)
         if (!request) {
             vg_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, VG_REASON_INVALID_REQUEST,
                          "request is not a valid '%s' message", method->input->name);
-        } else {
+        } else if (vg_admission_check_request(call, request) == 0) {
             response = vg_call_alloc(call, method->output->sizeof_message);
             protobuf_c_message_init(method->output, response);
             if (method->unary(call, request, response) < 0 && !call->failed) {
@@ -426,7 +442,7 @@ vg_call_run_unary(vg_call *call)
                              "handler for '%s' failed without a reason", method->path);
             }
             if (!call->failed)
-                response_buffer = vg_call_pack(response);
+                response_buffer = vg_call_pack(call, response);
         }
     }
     vg_audit_call(call, request, response_buffer ? response : NULL);
@@ -508,7 +524,9 @@ vg_call_send(vg_call *call, const ProtobufCMessage *message)
     pthread_mutex_unlock(&call->lock);
 
     /* Pack outside the lock: it is the expensive part. */
-    buffer = vg_call_pack(message);
+    buffer = vg_call_pack(call, message);
+    if (!buffer)
+        return -1;
     item = malloc(sizeof(*item));
     if (!item)
         abort();
@@ -642,6 +660,8 @@ vg_call_run_stream(vg_call *call)
             rc = vg_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
                               VG_REASON_INVALID_REQUEST,
                               "request is not a valid '%s' message", method->input->name);
+        } else if (vg_admission_check_request(call, request) < 0) {
+            rc = -1;
         } else {
             rc = method->server_streaming(call, request);
         }
@@ -701,6 +721,9 @@ vg_call_recv_done(vg_tag *tag, bool ok)
             vg_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, VG_REASON_INVALID_REQUEST,
                          "stream message is not a valid '%s' message",
                          call->method->input->name);
+            vg_call_finish(call);
+        } else if (vg_admission_check_request(call, message) < 0) {
+            protobuf_c_message_free_unpacked(message, NULL);
             vg_call_finish(call);
         } else {
             call->on_message(call, message, call->on_message_data);

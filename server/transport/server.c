@@ -25,7 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/limits.h"
 #include "server/log.h"
+#include "server/transport/admission.h"
 #include "server/transport/authz-internal.h"
 #include "server/transport/authz.h"
 #include "server/transport/call-internal.h"
@@ -74,8 +76,7 @@ struct vg_server {
     size_t n_endpoints;
     atomic_size_t endpoints_open; /* not yet through grpc_server_shutdown_and_notify */
 
-    atomic_size_t inflight_unary;
-    atomic_size_t open_streams;
+    vg_admission *admission; /* calls and streams in flight, in all and per client */
     atomic_bool shutting_down; /* vg_server_shutdown was called */
     atomic_bool refusing;      /* new calls are answered UNAVAILABLE */
 
@@ -168,14 +169,8 @@ vg_server_dispatch(vg_server *server, vg_call *call)
     if (!call->failed)
         vg_call_authorize(call, method);
 
+    vg_admission_enter(server->admission, call); /* over a limit: the call has failed */
     if (method->kind == VG_RPC_UNARY) {
-        size_t inflight = atomic_fetch_add(&server->inflight_unary, 1) + 1;
-
-        if (inflight > server->config.max_inflight) {
-            vg_call_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED, VG_REASON_LIMIT,
-                         "server is at its limit of %zu concurrent calls (max_inflight)",
-                         server->config.max_inflight);
-        }
         if (method->exec == VG_EXEC_INLINE || call->failed)
             vg_call_run_unary(call);
         else
@@ -183,13 +178,6 @@ vg_server_dispatch(vg_server *server, vg_call *call)
         return;
     }
 
-    size_t streams = atomic_fetch_add(&server->open_streams, 1) + 1;
-
-    if (streams > server->config.max_streams) {
-        vg_call_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED, VG_REASON_LIMIT,
-                     "server is at its limit of %zu open streams (max_streams)",
-                     server->config.max_streams);
-    }
     if (call->failed) {
         /* Answer like a unary call: status only. */
         vg_call_run_unary(call);
@@ -224,11 +212,18 @@ vg_server_slot_done(vg_tag *tag, bool ok)
     if (!slot->method) {
         char *path = grpc_slice_to_c_string(slot->details.method);
 
-        vg_call_fail(call, GRPC_STATUS_UNIMPLEMENTED, VG_REASON_INVALID_REQUEST,
-                     "unknown method '%s'", path);
+        if (slot->endpoint->listener->health_only) {
+            vg_call_fail(call, GRPC_STATUS_UNIMPLEMENTED, VG_REASON_INVALID_REQUEST,
+                         "method '%s' is not served on this port: it serves only "
+                         "'grpc.health.v1.Health'",
+                         path);
+        } else {
+            vg_call_fail(call, GRPC_STATUS_UNIMPLEMENTED, VG_REASON_INVALID_REQUEST,
+                         "unknown method '%s'", path);
+        }
         gpr_free(path);
         grpc_call_details_destroy(&slot->details);
-        atomic_fetch_add(&server->inflight_unary, 1); /* released with the call */
+        vg_admission_enter(server->admission, call); /* released with the call */
         vg_server_post(slot);
         vg_call_run_unary(call);
         return;
@@ -243,7 +238,7 @@ vg_server_slot_done(vg_tag *tag, bool ok)
 size_t
 vg_server_max_queued_messages(const vg_server *server)
 {
-    return server->config.max_queued_messages;
+    return vg_limit(VG_LIMIT_MAX_QUEUED_MESSAGES);
 }
 
 void
@@ -263,11 +258,9 @@ vg_server_stream_started(vg_server *server, vg_call *call)
 void
 vg_server_call_released(vg_server *server, vg_call *call)
 {
-    if (!call->is_stream) {
-        atomic_fetch_sub(&server->inflight_unary, 1);
+    vg_admission_leave(server->admission, call);
+    if (!call->is_stream)
         return;
-    }
-    atomic_fetch_sub(&server->open_streams, 1);
     pthread_mutex_lock(&server->streams_lock);
     for (vg_stream_link **p = &server->streams; *p; p = &(*p)->next) {
         if ((*p)->call == call) {
@@ -349,6 +342,7 @@ vg_server_new(const vg_server_config *config, vg_loop *loop, vg_worker_pool *poo
     server->loop = loop;
     server->pool = pool;
     pthread_mutex_init(&server->streams_lock, NULL);
+    server->admission = vg_admission_new();
 
     server->listeners = calloc(config->n_listeners ? config->n_listeners : 1,
                                sizeof(*server->listeners));
@@ -542,6 +536,7 @@ vg_server_free(vg_server *server)
         grpc_completion_queue_destroy(server->cq);
     }
     pthread_mutex_destroy(&server->streams_lock);
+    server->admission = vg_admission_free(server->admission);
     for (size_t i = 0; i < server->n_endpoints; i++)
         free(server->endpoints[i].slots);
     free(server->endpoints);

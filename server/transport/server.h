@@ -17,22 +17,18 @@ typedef struct vg_server vg_server;
 
 typedef struct vg_server_config {
     /* Where to listen, how securely, and the role of the callers there (listeners.h).
-     * The strings must outlive the server. */
+     * A health-only listener serves grpc.health.v1 alone (a probe port). The strings
+     * must outlive the server. */
     const vg_listener_config *listeners;
     size_t n_listeners;
     /* Allows plaintext TCP listeners on non-loopback addresses. */
     bool allow_insecure_plaintext;
     /* How often TLS certificate, key and CA files are re-read, in seconds. */
     unsigned tls_refresh_s;
-    /* Unary calls admitted at once (queued for or running on a worker). Past it, calls
-     * fail with RESOURCE_EXHAUSTED instead of queueing without bound. */
-    size_t max_inflight;
-    /* Streaming calls open at once. */
-    size_t max_streams;
-    /* Largest request accepted; larger ones fail with RESOURCE_EXHAUSTED. */
+    /* Largest request accepted; larger ones fail with RESOURCE_EXHAUSTED. gRPC core
+     * applies it, so it is fixed for the server's life. The other limits (calls,
+     * streams, sizes of responses, queues) are read from server/limits.h at each call. */
     size_t max_message_bytes;
-    /* Messages a stream may have waiting for a slow client. */
-    size_t max_queued_messages;
 } vg_server_config;
 
 /* Creates the server, checks and binds every listener (vg_listener_check: plaintext
