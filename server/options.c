@@ -260,6 +260,9 @@ vg_option_set(const vg_option *option, vg_options *options, const char *text,
     case VG_OPT_STRING_LIST: {
         size_t *count = vg_option_list_count(option, options);
 
+        if (option->offset == VG_FIELD(listen))
+            options->listen_given = true;
+
         if (*count == VG_MAX_LISTENERS) {
             *error = vg_printf("%s: at most %d values", origin, VG_MAX_LISTENERS);
             return -1;

@@ -36,6 +36,9 @@ typedef struct vg_options {
     char *connect_uri;
     char *listen[VG_MAX_LISTENERS];
     size_t n_listen;
+    /* Whether the file or a flag set listen (else it is the default, which [listener
+     * NAME] groups replace). */
+    bool listen_given;
     size_t workers;
     unsigned shutdown_grace_s;
     char *port_file;

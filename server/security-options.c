@@ -168,6 +168,23 @@ vg_security_check_roles_group(GKeyFile *file, const char *group, char **error)
     return 0;
 }
 
+/* The default listen address gives way to [listener NAME] groups: a file that defines
+ * its listeners listens there only. */
+static bool
+vg_security_default_replaced(const vg_options *options)
+{
+    g_auto(GStrv) groups = NULL;
+
+    if (options->listen_given || !options->file)
+        return false;
+    groups = g_key_file_get_groups(options->file, NULL);
+    for (size_t g = 0; groups[g]; g++) {
+        if (strncmp(groups[g], VG_LISTENER_GROUP_PREFIX, strlen(VG_LISTENER_GROUP_PREFIX)) == 0)
+            return true;
+    }
+    return false;
+}
+
 int
 vg_security_load(const vg_options *options, vg_security *security, char **error)
 {
@@ -176,7 +193,7 @@ vg_security_load(const vg_options *options, vg_security *security, char **error)
     memset(security, 0, sizeof(*security));
     if (vg_security_flags_tls(options, &tcp_tls, error) < 0)
         return -1;
-    for (size_t i = 0; i < options->n_listen; i++) {
+    for (size_t i = 0; i < options->n_listen && !vg_security_default_replaced(options); i++) {
         vg_listener_config *listener = vg_security_add(
             security, options, options->listen[i], g_strdup_printf("listen-%zu", i), error);
 

@@ -19,7 +19,8 @@
  *     admin.example.com = admin
  *
  * The flags' listeners (listen, listen-read-only, health-listen) come first, in that
- * order, then the [listener NAME] groups in file order.
+ * order, then the [listener NAME] groups in file order. A file with [listener NAME]
+ * groups replaces the default listen address (127.0.0.1:50051) unless listen is given.
  */
 #pragma once
 
