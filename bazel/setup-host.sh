@@ -18,6 +18,8 @@ packages=(
     libgtest-dev libgmock-dev libgrpc++-dev protobuf-compiler-grpc
     # Tests: decoding screenshots, and the server under valgrind (console-*-qemu-test).
     libpng-dev valgrind
+    # Tests: certificates for the TLS and role tests (security-test, roles-test).
+    openssl
     # A real hypervisor for the QEMU suite.
     libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils dnsmasq-base
     # The example clients (examples/): Python's gRPC and protobuf, Node.js.

@@ -8,6 +8,7 @@
  * hand off and other blocking work.
  */
 #include <errno.h>
+#include <glib.h>
 #include <grpc/grpc.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
@@ -23,6 +24,7 @@
 #include "server/limits.h"
 #include "server/log.h"
 #include "server/options.h"
+#include "server/security-options.h"
 #include "server/runtime/libvirt-conn.h"
 #include "server/runtime/libvirt-event-loop.h"
 #include "server/runtime/loop.h"
@@ -33,6 +35,7 @@
 #include "server/services/health.h"
 #include "server/services/job-registry.h"
 #include "server/services/service.h"
+#include "server/transport/audit.h"
 #include "server/transport/server.h"
 
 /* How long after the grace period the process may take to finish its calls and tear
@@ -41,13 +44,12 @@
 
 typedef struct vg_daemon {
     vg_options options;
+    vg_security security; /* listeners, built from the options */
     vg_loop *loop;
     vg_worker_pool *pool;
     vg_libvirt *libvirt;
     vg_event_hub *events;
     vg_server *server;
-    vg_server *health_server; /* --health-listen, or NULL */
-    unsigned servers_running; /* servers not yet shut down */
     uv_signal_t sigterm;
     uv_signal_t sigint;
     uv_signal_t sighup;
@@ -76,8 +78,6 @@ vg_daemon_stopped(void *data)
 {
     vg_daemon *daemon = data;
 
-    if (--daemon->servers_running > 0)
-        return;
     vg_log_info("all calls finished; exiting");
     vg_loop_stop(daemon->loop);
 }
@@ -116,14 +116,10 @@ vg_daemon_signal(uv_signal_t *handle, int signum)
     uv_signal_stop(&daemon->sigterm);
     uv_signal_stop(&daemon->sigint);
     uv_signal_stop(&daemon->sighup);
-    /* The probe port drains with the rest: probes see NOT_SERVING, then nothing. */
-    daemon->servers_running = daemon->health_server ? 2 : 1;
+    /* The probe port (a health-only listener) drains with the rest: probes see
+     * NOT_SERVING, then nothing. */
     vg_server_shutdown(daemon->server, daemon->options.shutdown_grace_s * 1000,
                        vg_daemon_stopped, daemon);
-    if (daemon->health_server) {
-        vg_server_shutdown(daemon->health_server, daemon->options.shutdown_grace_s * 1000,
-                           vg_daemon_stopped, daemon);
-    }
     pthread_t hard_stop;
 
     if (pthread_create(&hard_stop, NULL, vg_daemon_hard_stop,
@@ -158,6 +154,13 @@ vg_daemon_reload(uv_signal_t *handle, int signum)
     if (vg_options_reload(&daemon->options, &next, &error) < 0) {
         vg_log_error("reload: %s; keeping the running configuration", error);
         free(error);
+        return;
+    }
+    /* The role map first: a bad [roles] group keeps the whole running configuration. */
+    if (vg_security_apply_roles(&next, &error) < 0) {
+        vg_log_error("reload: %s; keeping the running configuration", error);
+        g_free(error);
+        vg_options_clear(&next);
         return;
     }
     /* Apply first: a new log level decides whether the changes below are logged. */
@@ -243,6 +246,13 @@ main(int argc, char **argv)
     vg_log_set_level(daemon.options.log_level);
     for (int id = 0; id < VG_LIMIT_COUNT; id++)
         vg_limit_set(id, daemon.options.limits[id]);
+    if (vg_security_load(&daemon.options, &daemon.security, &error) < 0 ||
+        vg_security_apply_roles(&daemon.options, &error) < 0 ||
+        vg_audit_open(daemon.options.audit_log, &error) < 0) {
+        fprintf(stderr, "virtgrpcd: %s\n", error ? error : "out of memory");
+        g_free(error);
+        return 2;
+    }
 
     /* Threads started from here on (gRPC core's, the workers) inherit a mask without
      * these signals; the loop thread takes them through uv_signal. */
@@ -288,8 +298,10 @@ main(int argc, char **argv)
     vg_libvirt_open(daemon.libvirt); /* on failure it keeps retrying, NOT_SERVING */
 
     vg_server_config config = {
-        .listen = (const char *const *)daemon.options.listen,
-        .n_listen = daemon.options.n_listen,
+        .listeners = daemon.security.listeners,
+        .n_listeners = daemon.security.n_listeners,
+        .allow_insecure_plaintext = daemon.options.allow_insecure_plaintext,
+        .tls_refresh_s = daemon.options.tls_reload_interval_s,
         .max_message_bytes = daemon.options.limits[VG_LIMIT_MAX_MESSAGE_BYTES],
         .direct_threads = daemon.options.workers < VG_DIRECT_THREADS_MAX
                               ? daemon.options.workers
@@ -305,30 +317,12 @@ main(int argc, char **argv)
         vg_log_error("cannot start the gRPC server");
         return 1;
     }
-    for (size_t i = 0; i < daemon.options.n_listen; i++) {
-        vg_log_info("listening on %s (port %d), libvirt '%s'", daemon.options.listen[i],
-                    vg_server_port(daemon.server, i), daemon.options.connect_uri);
-    }
-    if (daemon.options.health_listen) {
-        /* A server of its own: gRPC core cannot tell which port a call came in on, so
-         * the only way to serve one service on one port is a server with only it. */
-        const char *health_listen = daemon.options.health_listen;
-        vg_server_config health_config = {
-            .listen = &health_listen,
-            .n_listen = 1,
-            .max_message_bytes = 4096, /* a HealthCheckRequest is a service name */
-            .only_service = "grpc.health.v1.Health",
-        };
+    for (size_t i = 0; i < daemon.security.n_listeners; i++) {
+        const vg_listener_config *listener = &daemon.security.listeners[i];
 
-        daemon.health_server = vg_server_new(&health_config, daemon.loop, daemon.pool,
-                                             &error);
-        if (!daemon.health_server || vg_server_start(daemon.health_server) < 0) {
-            vg_log_error("%s", error ? error : "cannot start the health server");
-            free(error);
-            return 1;
-        }
-        vg_log_info("serving grpc.health.v1.Health only, in plaintext, on %s (port %d)",
-                    health_listen, vg_server_port(daemon.health_server, 0));
+        vg_log_info("listening on %s (port %d, listener '%s'), libvirt '%s'",
+                    listener->address, vg_server_port(daemon.server, i), listener->name,
+                    daemon.options.connect_uri);
     }
     if (daemon.options.port_file) {
         int port = 0;
@@ -356,12 +350,13 @@ main(int argc, char **argv)
     vg_loop_run(daemon.loop);
 
     daemon.server = vg_server_free(daemon.server);
-    daemon.health_server = vg_server_free(daemon.health_server);
     daemon.events = vg_event_hub_free(daemon.events);
     daemon.libvirt = vg_libvirt_free(daemon.libvirt);
     daemon.pool = vg_worker_pool_free(daemon.pool);
     daemon.loop = vg_loop_free(daemon.loop);
     grpc_shutdown();
+    vg_audit_close();
+    vg_security_clear(&daemon.security);
     vg_options_clear(&daemon.options);
     return 0;
 }

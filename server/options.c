@@ -4,6 +4,8 @@
  */
 #include "server/options.h"
 
+#include "server/security-options.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <glib.h>
@@ -23,6 +25,8 @@ typedef enum vg_option_type {
     VG_OPT_SIZE,        /* size_t, within [min, max] */
     VG_OPT_UINT,        /* unsigned, within [min, max] */
     VG_OPT_LOG_LEVEL,   /* vg_log_level */
+    VG_OPT_BOOL,        /* bool: a flag without value; true/false in the file */
+    VG_OPT_MODE,        /* unsigned file mode, octal, at most 0777 */
 } vg_option_type;
 
 typedef struct vg_option {
@@ -117,6 +121,39 @@ static const vg_option vg_option_table[] = {
       VG_FIELD(byte_streams.idle_timeout_s), 0, 7 * 24 * 3600, "SECONDS",
       "end a console, channel or graphics tunnel after this long without a byte either "
       "way; 0 never", true },
+
+    { "listen-read-only", 0, "server", VG_OPT_STRING_LIST, VG_FIELD(listen_read_only), 0, 0,
+      "unix:/PATH", "a Unix socket whose callers have the read-only role (as libvirt's "
+      "read-only socket); repeat for several", false },
+    { "socket-mode", 0, "server", VG_OPT_MODE, VG_FIELD(socket_mode), 0, 0777, "OCTAL",
+      "file mode of the Unix sockets, set after bind", false },
+    { "socket-group", 0, "server", VG_OPT_STRING, VG_FIELD(socket_group), 0, 0, "GROUP",
+      "group owning the Unix sockets (default: the server's)", false },
+    { "allow-insecure-plaintext", 0, "server", VG_OPT_BOOL,
+      VG_FIELD(allow_insecure_plaintext), 0, 0, NULL, "allow plaintext TCP listeners on "
+      "non-loopback addresses: anyone on the network reaches the API (callers there get "
+      "the read-only role unless a [listener NAME] group gives another)", false },
+
+    { "tls-cert", 0, "tls", VG_OPT_STRING, VG_FIELD(tls_cert), 0, 0, "FILE",
+      "PEM certificate chain of the TCP listeners: with tls-key, every listen HOST:PORT "
+      "is TLS", false },
+    { "tls-key", 0, "tls", VG_OPT_STRING, VG_FIELD(tls_key), 0, 0, "FILE",
+      "PEM private key of tls-cert", false },
+    { "tls-client-ca", 0, "tls", VG_OPT_STRING, VG_FIELD(tls_client_ca), 0, 0, "FILE",
+      "PEM CA bundle: the TCP listeners require client certificates it signed (mutual "
+      "TLS), and a caller's role is its certificate identity's in [roles]", false },
+    { "tls-reload-interval", 0, "tls", VG_OPT_UINT, VG_FIELD(tls_reload_interval_s), 1,
+      24 * 3600, "SECONDS", "how often certificate, key and CA files are re-read: renewed "
+      "files are served to new connections without a restart", false },
+    { "role", 0, "tls", VG_OPT_STRING_LIST, VG_FIELD(role), 0, 0, "IDENTITY=ROLE",
+      "the role (read-only, operator or admin) of client certificates whose common name "
+      "or a subject alternative name is IDENTITY; repeat for several. The [roles] group "
+      "of the file maps them as `IDENTITY = ROLE`; unmapped identities may call nothing",
+      true },
+
+    { "audit-log", 0, "audit", VG_OPT_STRING, VG_FIELD(audit_log), 0, 0, "FILE",
+      "append one line per call of a mutating RPC (time, listener, who, role, method, "
+      "domain, outcome) to FILE; - is stderr", false },
 };
 
 #define VG_N_OPTIONS (sizeof(vg_option_table) / sizeof(vg_option_table[0]))
@@ -154,6 +191,8 @@ vg_options_defaults(vg_options *options)
             .max_total = VG_BYTE_STREAM_DEFAULT_MAX_TOTAL,
             .idle_timeout_s = VG_BYTE_STREAM_DEFAULT_IDLE_TIMEOUT_S,
         },
+        .socket_mode = 0660,
+        .tls_reload_interval_s = 60,
     };
     for (int id = 0; id < VG_LIMIT_COUNT; id++)
         options->limits[id] = vg_limit_default(id);
@@ -222,6 +261,9 @@ vg_option_set(const vg_option *option, vg_options *options, const char *text,
     case VG_OPT_STRING_LIST: {
         size_t *count = vg_option_list_count(option, options);
 
+        if (option->offset == VG_FIELD(listen))
+            options->listen_given = true;
+
         if (*count == VG_MAX_LISTENERS) {
             *error = vg_printf("%s: at most %d values", origin, VG_MAX_LISTENERS);
             return -1;
@@ -250,6 +292,23 @@ vg_option_set(const vg_option *option, vg_options *options, const char *text,
             return -1;
         }
         return 0;
+    case VG_OPT_BOOL:
+        if (strcmp(text, "true") != 0 && strcmp(text, "false") != 0) {
+            *error = vg_printf("%s takes true or false, not '%s'", origin, text);
+            return -1;
+        }
+        *(bool *)value = strcmp(text, "true") == 0;
+        return 0;
+    case VG_OPT_MODE:
+        errno = 0;
+        number = strtoull(text, &end, 8);
+        if (errno || end == text || *end || text[0] == '-' || number > option->max) {
+            *error = vg_printf("%s takes an octal file mode such as 0660, not '%s'", origin,
+                               text);
+            return -1;
+        }
+        *(unsigned *)value = (unsigned)number;
+        return 0;
     }
     return 0;
 }
@@ -266,10 +325,15 @@ vg_option_find(const char *group, const char *key)
 }
 
 /* Groups whose keys are not table options: their owners read them from options->file
- * (e.g. listener and role definitions). An entry ending in ' ' is a prefix ("[listener
- * NAME]"). */
-static const char *const vg_groups_read_elsewhere[] = {
-    NULL,
+ * and check them here (so --check-config covers them). An entry ending in ' ' is a prefix
+ * ("[listener NAME]"). */
+static const struct {
+    const char *name;
+    int (*check)(GKeyFile *file, const char *group, char **error);
+} vg_groups_read_elsewhere[] = {
+    { "roles", vg_security_check_roles_group },
+    { "listener ", vg_security_check_listener_group },
+    { NULL, NULL },
 };
 
 static bool
@@ -282,17 +346,17 @@ vg_group_is_table_group(const char *group)
     return false;
 }
 
-static bool
-vg_group_is_read_elsewhere(const char *group)
+/* NULL, or the check of the group's owner. */
+static int (*vg_group_read_elsewhere(const char *group))(GKeyFile *, const char *, char **)
 {
-    for (size_t i = 0; vg_groups_read_elsewhere[i]; i++) {
-        const char *name = vg_groups_read_elsewhere[i];
+    for (size_t i = 0; vg_groups_read_elsewhere[i].name; i++) {
+        const char *name = vg_groups_read_elsewhere[i].name;
         size_t len = strlen(name);
 
         if (name[len - 1] == ' ' ? strncmp(group, name, len) == 0 : strcmp(group, name) == 0)
-            return true;
+            return vg_groups_read_elsewhere[i].check;
     }
-    return false;
+    return NULL;
 }
 
 /* Applies every key of the file; unknown groups and keys are errors, because a typo in a
@@ -314,11 +378,21 @@ vg_options_apply_file(vg_options *options, char **error)
     for (size_t g = 0; groups[g]; g++) {
         g_auto(GStrv) keys = NULL;
 
-        if (vg_group_is_read_elsewhere(groups[g]))
+        int (*check)(GKeyFile *, const char *, char **) = vg_group_read_elsewhere(groups[g]);
+
+        if (check) {
+            g_autofree char *message = NULL;
+
+            if (check(options->file, groups[g], &message) < 0) {
+                *error = vg_printf("%s: %s", options->config_path, message);
+                return -1;
+            }
             continue;
+        }
         if (!vg_group_is_table_group(groups[g])) {
             *error = vg_printf("%s: unknown group [%s]; groups are [server], [limits], "
-                               "[jobs] and [consoles] (see virtgrpcd --help)",
+                               "[jobs], [consoles], [tls], [audit], [roles] and "
+                               "[listener NAME] (see virtgrpcd --help)",
                                options->config_path, groups[g]);
             return -1;
         }
@@ -366,8 +440,10 @@ vg_build_getopt(struct option *long_options, char *short_options)
     char *s = short_options;
 
     for (size_t i = 0; i < VG_N_OPTIONS; i++) {
-        long_options[n++] = (struct option){ vg_option_table[i].name, required_argument, NULL,
-                                             (int)(2000 + i) };
+        long_options[n++] = (struct option){
+            vg_option_table[i].name,
+            vg_option_table[i].type == VG_OPT_BOOL ? no_argument : required_argument, NULL,
+            (int)(2000 + i) };
         if (vg_option_table[i].short_name) {
             *s++ = (char)vg_option_table[i].short_name;
             *s++ = ':';
@@ -443,7 +519,8 @@ vg_options_scan(int argc, char **argv, vg_options *options, bool apply, char **e
             list_from_flags[option - vg_option_table] = true;
         }
         g_autofree char *origin = g_strdup_printf("--%s", option->name);
-        if (vg_option_set(option, options, optarg, origin, error) < 0)
+        if (vg_option_set(option, options, option->type == VG_OPT_BOOL ? "true" : optarg,
+                          origin, error) < 0)
             return -1;
     }
     if (optind < argc) {
@@ -543,6 +620,10 @@ vg_option_text(const vg_option *option, const vg_options *options)
 
         return strdup(names[*(const vg_log_level *)value]);
     }
+    case VG_OPT_BOOL:
+        return strdup(*(const bool *)value ? "true" : "false");
+    case VG_OPT_MODE:
+        return vg_printf("%04o", *(const unsigned *)value);
     }
     return strdup("");
 }

@@ -36,6 +36,9 @@ typedef struct vg_options {
     char *connect_uri;
     char *listen[VG_MAX_LISTENERS];
     size_t n_listen;
+    /* Whether the file or a flag set listen (else it is the default, which [listener
+     * NAME] groups replace). */
+    bool listen_given;
     size_t workers;
     unsigned shutdown_grace_s;
     char *port_file;
@@ -52,6 +55,21 @@ typedef struct vg_options {
     size_t job_retention_s;
     /* [consoles] */
     vg_byte_stream_limits byte_streams;
+    /* [server]: more listeners and their security (security-options.h builds them) */
+    char *listen_read_only[VG_MAX_LISTENERS];
+    size_t n_listen_read_only;
+    unsigned socket_mode;
+    char *socket_group;
+    bool allow_insecure_plaintext;
+    /* [tls] */
+    char *tls_cert;
+    char *tls_key;
+    char *tls_client_ca;
+    unsigned tls_reload_interval_s;
+    char *role[VG_MAX_LISTENERS]; /* IDENTITY=ROLE, besides the [roles] group */
+    size_t n_role;
+    /* [audit] */
+    char *audit_log;
 
     /* Not settings: where they came from. */
     char *config_path;  /* --config, or NULL */

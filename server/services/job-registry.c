@@ -14,6 +14,7 @@
 #include "server/runtime/arena.h"
 #include "server/services/job-stats.h"
 #include "server/services/service.h"
+#include "server/transport/authz.h"
 #include "vg-methods.h"
 
 /* Finished jobs kept at most, whatever their age: memory stays bounded. */
@@ -485,6 +486,9 @@ vg_jobs_start(vg_call *call, Virtgrpc__V1__JobKind kind, vg_job_completion compl
                             "no unary method '%s' for a %s", method_path,
                             request->descriptor->name);
     }
+    /* StartJob itself needs only ROLE_OPERATOR: the operation it runs decides. */
+    if (vg_call_authorize(call, method) < 0)
+        return -1;
     job = calloc(1, sizeof(*job));
     if (!job)
         abort();

@@ -17,6 +17,7 @@
 #include "server/libvirt-errors.h"
 #include "server/limits.h"
 #include "server/transport/admission.h"
+#include "server/transport/audit.h"
 #include "server/transport/status-details.h"
 
 static void vg_call_unary_done(vg_tag *tag, bool ok);
@@ -390,8 +391,7 @@ vg_call_pack(vg_call *call, const ProtobufCMessage *message)
     return buffer;
 }
 
-/* Decodes a request with the call's arena allocator; NULL if it does not parse. */
-static ProtobufCMessage *
+ProtobufCMessage *
 vg_call_unpack(vg_call *call, const ProtobufCMessageDescriptor *type,
                grpc_byte_buffer *payload, ProtobufCAllocator *allocator)
 {
@@ -418,6 +418,8 @@ vg_call_run_unary(vg_call *call)
 {
     const vg_method *method = call->method;
     grpc_byte_buffer *response_buffer = NULL;
+    ProtobufCMessage *request = NULL;
+    ProtobufCMessage *response = NULL;
     grpc_op ops[4];
     size_t n_ops = 0;
 
@@ -427,15 +429,13 @@ vg_call_run_unary(vg_call *call)
                      "deadline passed before a worker picked the call up");
     }
     if (!call->failed) {
-        ProtobufCMessage *request = vg_call_unpack(call, method->input,
-                                                   call->request_payload,
-                                                   &call->allocator);
+        request = vg_call_unpack(call, method->input, call->request_payload,
+                                 &call->allocator);
         if (!request) {
             vg_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, VG_REASON_INVALID_REQUEST,
                          "request is not a valid '%s' message", method->input->name);
         } else if (vg_admission_check_request(call, request) == 0) {
-            ProtobufCMessage *response = vg_call_alloc(call, method->output->sizeof_message);
-
+            response = vg_call_alloc(call, method->output->sizeof_message);
             protobuf_c_message_init(method->output, response);
             if (method->unary(call, request, response) < 0 && !call->failed) {
                 vg_call_fail(call, GRPC_STATUS_INTERNAL, VG_REASON_INTERNAL,
@@ -445,6 +445,7 @@ vg_call_run_unary(vg_call *call)
                 response_buffer = vg_call_pack(call, response);
         }
     }
+    vg_audit_call(call, request, response_buffer ? response : NULL);
 
     memset(ops, 0, sizeof(ops));
     ops[n_ops++].op = GRPC_OP_SEND_INITIAL_METADATA;
@@ -641,6 +642,7 @@ void
 vg_call_run_stream(vg_call *call)
 {
     const vg_method *method = call->method;
+    ProtobufCMessage *request = NULL;
     grpc_op op;
     int rc;
 
@@ -652,9 +654,8 @@ vg_call_run_stream(vg_call *call)
     vg_server_stream_started(call->server, call);
 
     if (method->kind == VG_RPC_SERVER_STREAMING) {
-        ProtobufCMessage *request = vg_call_unpack(call, method->input,
-                                                   call->request_payload,
-                                                   &call->allocator);
+        request = vg_call_unpack(call, method->input, call->request_payload,
+                                 &call->allocator);
         if (!request) {
             rc = vg_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
                               VG_REASON_INVALID_REQUEST,
@@ -667,13 +668,13 @@ vg_call_run_stream(vg_call *call)
     } else {
         rc = method->streaming(call);
     }
-    if (rc < 0) {
-        if (!call->failed) {
-            vg_call_fail(call, GRPC_STATUS_INTERNAL, VG_REASON_INTERNAL,
-                         "handler for '%s' failed without a reason", method->path);
-        }
-        vg_call_finish(call);
+    if (rc < 0 && !call->failed) {
+        vg_call_fail(call, GRPC_STATUS_INTERNAL, VG_REASON_INTERNAL,
+                     "handler for '%s' failed without a reason", method->path);
     }
+    vg_audit_call(call, method->kind == VG_RPC_SERVER_STREAMING ? request : NULL, NULL);
+    if (rc < 0)
+        vg_call_finish(call);
 }
 
 /* --- reading client streams ------------------------------------------------------ */

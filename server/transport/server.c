@@ -5,6 +5,11 @@
  * that answers unknown methods with UNIMPLEMENTED (without it they would hang until
  * their deadline).
  *
+ * Every listener is a gRPC server of its own (an "endpoint") on the shared completion
+ * queue: gRPC core's C API cannot tell which port a call came in on, and the listener
+ * decides the caller's role (read-only socket, mutual-TLS identity map). The caller's
+ * role is checked against the method's before anything else happens to the call.
+ *
  * Admission happens on the CQ thread and costs no allocation beyond the call itself:
  * over-limit calls fail at once with RESOURCE_EXHAUSTED; accepted unary calls go to the
  * worker pool (or run inline for never-blocking services).
@@ -34,11 +39,16 @@
 #include "server/limits.h"
 #include "server/log.h"
 #include "server/transport/admission.h"
+#include "server/transport/authz-internal.h"
+#include "server/transport/authz.h"
 #include "server/transport/call-internal.h"
+
+typedef struct vg_endpoint vg_endpoint;
 
 typedef struct vg_request_slot {
     vg_tag tag;
     vg_server *server;
+    vg_endpoint *endpoint;
     const vg_method *method;   /* NULL: the catch-all slot for unknown methods */
     void *registered;          /* grpc_server_register_method handle */
     grpc_completion_queue *cq; /* where it is requested: the main or the direct CQ */
@@ -54,11 +64,22 @@ typedef struct vg_stream_link {
     vg_call *call;
 } vg_stream_link;
 
+/* One listener's gRPC server. */
+struct vg_endpoint {
+    vg_server *server;
+    const vg_listener_config *listener; /* in server->listeners */
+    grpc_server *grpc;
+    int port;                           /* 0 for Unix sockets */
+    vg_request_slot *slots;             /* one per served method, then the catch-all */
+    size_t n_slots;
+    vg_tag shutdown_tag;
+};
+
 struct vg_server {
     vg_server_config config;
+    vg_listener_config *listeners; /* checked copies of config.listeners */
     vg_loop *loop;
     vg_worker_pool *pool;
-    grpc_server *grpc;
     grpc_completion_queue *cq;
     pthread_t cq_thread;
     bool cq_thread_started;
@@ -69,10 +90,10 @@ struct vg_server {
     pthread_t *direct_threads;
     size_t n_direct_threads;          /* started */
     atomic_size_t idle_direct_threads; /* waiting in grpc_completion_queue_next */
-    int *ports;
 
-    vg_request_slot *slots; /* one per method, then the catch-all */
-    size_t n_slots;
+    vg_endpoint *endpoints; /* one per listener */
+    size_t n_endpoints;
+    atomic_size_t endpoints_open; /* not yet through grpc_server_shutdown_and_notify */
 
     vg_admission *admission; /* calls and streams in flight, in all and per client */
     atomic_bool shutting_down; /* vg_server_shutdown was called */
@@ -82,7 +103,6 @@ struct vg_server {
     pthread_mutex_t streams_lock;
     vg_stream_link *streams;
 
-    vg_tag shutdown_tag;
     uv_timer_t grace_timer;    /* drain phase, then grace phase */
     unsigned grace_ms;
     void (*shutdown_done)(void *data);
@@ -143,6 +163,7 @@ static void
 vg_server_post(vg_request_slot *slot)
 {
     vg_server *server = slot->server;
+    grpc_server *grpc = slot->endpoint->grpc;
     grpc_call_error rc;
 
     grpc_metadata_array_init(&slot->metadata);
@@ -153,12 +174,12 @@ vg_server_post(vg_request_slot *slot)
                             slot->method->kind == VG_RPC_SERVER_STREAMING;
 
         rc = grpc_server_request_registered_call(
-            server->grpc, slot->registered, &slot->call, &slot->deadline,
+            grpc, slot->registered, &slot->call, &slot->deadline,
             &slot->metadata, with_payload ? &slot->payload : NULL, slot->cq,
             slot->cq, &slot->tag);
     } else {
         grpc_call_details_init(&slot->details);
-        rc = grpc_server_request_call(server->grpc, &slot->call, &slot->details,
+        rc = grpc_server_request_call(grpc, &slot->call, &slot->details,
                                       &slot->metadata, server->cq, server->cq,
                                       &slot->tag);
     }
@@ -182,6 +203,10 @@ vg_server_dispatch(vg_server *server, vg_call *call, bool on_direct_thread)
         vg_call_fail(call, GRPC_STATUS_UNAVAILABLE, VG_REASON_SHUTDOWN,
                      "server is shutting down; retry on another instance");
     }
+    /* Before any limit: a caller without the role learns nothing about the server's
+     * load, and the handler never runs. */
+    if (!call->failed)
+        vg_call_authorize(call, method);
 
     vg_admission_enter(server->admission, call); /* over a limit: the call has failed */
     if (method->kind == VG_RPC_UNARY) {
@@ -224,14 +249,16 @@ vg_server_slot_done(vg_tag *tag, bool ok)
                        slot->method ? slot->deadline : slot->details.deadline);
     call->request_metadata = slot->metadata;
     call->request_payload = slot->payload;
+    vg_authz_identify(call, slot->endpoint->listener);
 
     if (!slot->method) {
         char *path = grpc_slice_to_c_string(slot->details.method);
 
-        if (server->config.only_service) {
+        if (slot->endpoint->listener->health_only) {
             vg_call_fail(call, GRPC_STATUS_UNIMPLEMENTED, VG_REASON_INVALID_REQUEST,
-                         "method '%s' is not served on this port: it serves only '%s'",
-                         path, server->config.only_service);
+                         "method '%s' is not served on this port: it serves only "
+                         "'grpc.health.v1.Health'",
+                         path);
         } else {
             vg_call_fail(call, GRPC_STATUS_UNIMPLEMENTED, VG_REASON_INVALID_REQUEST,
                          "unknown method '%s'", path);
@@ -291,6 +318,67 @@ vg_server_call_released(vg_server *server, vg_call *call)
 
 /* --- life cycle ------------------------------------------------------------------ */
 
+/* Health-only listeners serve grpc.health.v1 and nothing else (unknown methods get
+ * UNIMPLEMENTED there). */
+static bool
+vg_endpoint_serves(const vg_endpoint *endpoint, const vg_method *method)
+{
+    return !endpoint->listener->health_only ||
+           strcmp(method->service, "grpc.health.v1.Health") == 0;
+}
+
+static int
+vg_endpoint_init(vg_server *server, vg_endpoint *endpoint,
+                 const vg_listener_config *listener, const grpc_channel_args *args,
+                 char **error)
+{
+    size_t n_methods = 0;
+
+    endpoint->server = server;
+    endpoint->listener = listener;
+    endpoint->grpc = grpc_server_create(args, NULL);
+    grpc_server_register_completion_queue(endpoint->grpc, server->cq, NULL);
+    if (server->direct_cq)
+        grpc_server_register_completion_queue(endpoint->grpc, server->direct_cq, NULL);
+
+    endpoint->slots = calloc(vg_methods_count + 1, sizeof(*endpoint->slots));
+    if (!endpoint->slots)
+        abort();
+    for (size_t i = 0; i < vg_methods_count; i++) {
+        const vg_method *method = &vg_methods[i];
+        bool with_payload = method->kind == VG_RPC_UNARY ||
+                            method->kind == VG_RPC_SERVER_STREAMING;
+        vg_request_slot *slot;
+
+        if (!vg_endpoint_serves(endpoint, method))
+            continue;
+        slot = &endpoint->slots[n_methods++];
+        slot->method = method;
+        /* Unary calls that would go to the pool are requested on the direct queue. */
+        slot->cq = server->direct_cq && method->kind == VG_RPC_UNARY &&
+                           method->exec == VG_EXEC_WORKER
+                       ? server->direct_cq
+                       : server->cq;
+        slot->registered = grpc_server_register_method(
+            endpoint->grpc, method->path, NULL,
+            with_payload ? GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER
+                         : GRPC_SRM_PAYLOAD_NONE,
+            0);
+    }
+    endpoint->n_slots = n_methods + 1; /* the catch-all is the last one */
+    for (size_t i = 0; i < endpoint->n_slots; i++) {
+        endpoint->slots[i].tag.on_complete = vg_server_slot_done;
+        endpoint->slots[i].server = server;
+        endpoint->slots[i].endpoint = endpoint;
+        if (!endpoint->slots[i].cq)
+            endpoint->slots[i].cq = server->cq; /* the catch-all */
+    }
+
+    endpoint->port = vg_listener_bind(listener, endpoint->grpc, server->config.tls_refresh_s,
+                                      error);
+    return endpoint->port < 0 ? -1 : 0;
+}
+
 vg_server *
 vg_server_new(const vg_server_config *config, vg_loop *loop, vg_worker_pool *pool,
               char **error)
@@ -307,6 +395,19 @@ vg_server_new(const vg_server_config *config, vg_loop *loop, vg_worker_pool *poo
     pthread_mutex_init(&server->streams_lock, NULL);
     server->admission = vg_admission_new();
 
+    server->listeners = calloc(config->n_listeners ? config->n_listeners : 1,
+                               sizeof(*server->listeners));
+    if (!server->listeners)
+        abort();
+    for (size_t i = 0; i < config->n_listeners; i++) {
+        server->listeners[i] = config->listeners[i];
+        if (vg_listener_check(&server->listeners[i], config->allow_insecure_plaintext,
+                              error) < 0) {
+            vg_server_free(server);
+            return NULL;
+        }
+    }
+
     args[0] = (grpc_arg){ .type = GRPC_ARG_INTEGER,
                           .key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH,
                           .value.integer = (int)config->max_message_bytes };
@@ -319,66 +420,25 @@ vg_server_new(const vg_server_config *config, vg_loop *loop, vg_worker_pool *poo
                           .key = GRPC_ARG_MAX_SEND_MESSAGE_LENGTH,
                           .value.integer = -1 };
 
-    server->grpc = grpc_server_create(&channel_args, NULL);
     server->cq = grpc_completion_queue_create_for_next(NULL);
-    grpc_server_register_completion_queue(server->grpc, server->cq, NULL);
     if (config->direct_threads > 0) {
         server->direct_cq = grpc_completion_queue_create_for_next(NULL);
-        grpc_server_register_completion_queue(server->grpc, server->direct_cq, NULL);
         server->direct_threads = calloc(config->direct_threads,
                                         sizeof(*server->direct_threads));
         if (!server->direct_threads)
             abort();
     }
-
-    /* One slot per method served, then the catch-all (calloc'ed for every method:
-     * a filtered server uses the first few). */
-    server->slots = calloc(vg_methods_count + 1, sizeof(*server->slots));
-    if (!server->slots)
+    server->endpoints = calloc(config->n_listeners ? config->n_listeners : 1,
+                               sizeof(*server->endpoints));
+    if (!server->endpoints)
         abort();
-    for (size_t i = 0; i < vg_methods_count; i++) {
-        const vg_method *method = &vg_methods[i];
-        bool with_payload = method->kind == VG_RPC_UNARY ||
-                            method->kind == VG_RPC_SERVER_STREAMING;
-        vg_request_slot *slot;
-
-        if (config->only_service && strcmp(method->service, config->only_service) != 0)
-            continue;
-        slot = &server->slots[server->n_slots++];
-
-        slot->method = method;
-        /* Unary calls that would go to the pool are requested on the direct queue. */
-        slot->cq = server->direct_cq && method->kind == VG_RPC_UNARY &&
-                           method->exec == VG_EXEC_WORKER
-                       ? server->direct_cq
-                       : server->cq;
-        slot->registered = grpc_server_register_method(
-            server->grpc, method->path, NULL,
-            with_payload ? GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER
-                         : GRPC_SRM_PAYLOAD_NONE,
-            0);
-    }
-    server->n_slots++; /* the catch-all: method NULL */
-    for (size_t i = 0; i < server->n_slots; i++) {
-        server->slots[i].tag.on_complete = vg_server_slot_done;
-        server->slots[i].server = server;
-        if (!server->slots[i].cq)
-            server->slots[i].cq = server->cq; /* the catch-all */
-    }
-
-    server->ports = calloc(config->n_listen ? config->n_listen : 1, sizeof(int));
-    for (size_t i = 0; i < config->n_listen; i++) {
-        grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
-        int port = grpc_server_add_http2_port(server->grpc, config->listen[i], creds);
-
-        grpc_server_credentials_release(creds);
-        if (port == 0) {
-            if (error && asprintf(error, "cannot listen on '%s'", config->listen[i]) < 0)
-                *error = NULL;
+    for (size_t i = 0; i < config->n_listeners; i++) {
+        server->n_endpoints++;
+        if (vg_endpoint_init(server, &server->endpoints[i], &server->listeners[i],
+                             &channel_args, error) < 0) {
             vg_server_free(server);
             return NULL;
         }
-        server->ports[i] = strncmp(config->listen[i], "unix:", 5) == 0 ? 0 : port;
     }
     return server;
 }
@@ -386,13 +446,14 @@ vg_server_new(const vg_server_config *config, vg_loop *loop, vg_worker_pool *poo
 int
 vg_server_port(const vg_server *server, size_t index)
 {
-    return index < server->config.n_listen ? server->ports[index] : 0;
+    return index < server->n_endpoints ? server->endpoints[index].port : 0;
 }
 
 int
 vg_server_start(vg_server *server)
 {
-    grpc_server_start(server->grpc);
+    for (size_t i = 0; i < server->n_endpoints; i++)
+        grpc_server_start(server->endpoints[i].grpc);
     if (pthread_create(&server->cq_thread, NULL, vg_server_cq_main, server) != 0)
         return -1;
     server->cq_thread_started = true;
@@ -402,8 +463,10 @@ vg_server_start(vg_server *server)
             return -1;
         server->n_direct_threads = i + 1;
     }
-    for (size_t i = 0; i < server->n_slots; i++)
-        vg_server_post(&server->slots[i]);
+    for (size_t i = 0; i < server->n_endpoints; i++) {
+        for (size_t j = 0; j < server->endpoints[i].n_slots; j++)
+            vg_server_post(&server->endpoints[i].slots[j]);
+    }
     return 0;
 }
 
@@ -421,9 +484,12 @@ vg_server_shutdown_finished(void *data)
 static void
 vg_server_shutdown_tag_done(vg_tag *tag, bool ok)
 {
-    vg_server *server = (vg_server *)((char *)tag - offsetof(vg_server, shutdown_tag));
+    vg_endpoint *endpoint = (vg_endpoint *)((char *)tag - offsetof(vg_endpoint, shutdown_tag));
+    vg_server *server = endpoint->server;
 
-    vg_loop_post(server->loop, vg_server_shutdown_finished, server);
+    /* Every listener's calls are released: the last one reports. */
+    if (atomic_fetch_sub(&server->endpoints_open, 1) == 1)
+        vg_loop_post(server->loop, vg_server_shutdown_finished, server);
 }
 
 static void
@@ -432,7 +498,8 @@ vg_server_grace_expired(uv_timer_t *timer)
     vg_server *server = timer->data;
 
     vg_log_warn("shutdown grace period over: cancelling the calls still running");
-    grpc_server_cancel_all_calls(server->grpc);
+    for (size_t i = 0; i < server->n_endpoints; i++)
+        grpc_server_cancel_all_calls(server->endpoints[i].grpc);
 }
 
 /*
@@ -446,7 +513,15 @@ vg_server_stop_listening(uv_timer_t *timer)
     vg_server *server = timer->data;
     vg_stream_link *streams = NULL;
 
-    grpc_server_shutdown_and_notify(server->grpc, server->cq, &server->shutdown_tag);
+    atomic_store(&server->endpoints_open, server->n_endpoints);
+    if (server->n_endpoints == 0)
+        vg_loop_post(server->loop, vg_server_shutdown_finished, server);
+    for (size_t i = 0; i < server->n_endpoints; i++) {
+        vg_endpoint *endpoint = &server->endpoints[i];
+
+        endpoint->shutdown_tag.on_complete = vg_server_shutdown_tag_done;
+        grpc_server_shutdown_and_notify(endpoint->grpc, server->cq, &endpoint->shutdown_tag);
+    }
 
     pthread_mutex_lock(&server->streams_lock);
     for (vg_stream_link *link = server->streams; link; link = link->next) {
@@ -480,7 +555,6 @@ vg_server_shutdown(vg_server *server, unsigned grace_ms, void (*done)(void *data
     atomic_store(&server->shutting_down, true);
     server->shutdown_done = done;
     server->shutdown_data = data;
-    server->shutdown_tag.on_complete = vg_server_shutdown_tag_done;
     server->grace_ms = grace_ms;
 
     /*
@@ -501,13 +575,17 @@ vg_server_free(vg_server *server)
 {
     if (!server)
         return NULL;
-    if (server->grpc) {
+    for (size_t i = 0; i < server->n_endpoints; i++) {
+        vg_endpoint *endpoint = &server->endpoints[i];
+
+        if (!endpoint->grpc)
+            continue;
         if (!atomic_load(&server->shutting_down)) {
             /* Never started or never shut down: shut down synchronously. */
-            grpc_server_shutdown_and_notify(server->grpc, server->cq, NULL);
-            grpc_server_cancel_all_calls(server->grpc);
+            grpc_server_shutdown_and_notify(endpoint->grpc, server->cq, NULL);
+            grpc_server_cancel_all_calls(endpoint->grpc);
         }
-        grpc_server_destroy(server->grpc);
+        grpc_server_destroy(endpoint->grpc);
     }
     if (server->cq) {
         grpc_completion_queue_shutdown(server->cq);
@@ -536,8 +614,10 @@ vg_server_free(vg_server *server)
     free(server->direct_threads);
     pthread_mutex_destroy(&server->streams_lock);
     server->admission = vg_admission_free(server->admission);
-    free(server->slots);
-    free(server->ports);
+    for (size_t i = 0; i < server->n_endpoints; i++)
+        free(server->endpoints[i].slots);
+    free(server->endpoints);
+    free(server->listeners);
     free(server);
     return NULL;
 }
