@@ -33,6 +33,14 @@ INLINE_SERVICES = [
     "grpc.reflection.v1alpha.ServerReflection",
 ]
 
+# Standard services (their .proto files carry no virtgrpc options) that every caller
+# with a role may use; every other RPC declares `option (virtgrpc.v1.role)`.
+READ_ONLY_SERVICES = [
+    "grpc.health.v1.Health",
+    "grpc.reflection.v1.ServerReflection",
+    "grpc.reflection.v1alpha.ServerReflection",
+]
+
 _PLUGIN = "//bazel/codegen:protoc-gen-virtgrpc"
 
 _PROTOC_INCLUDES = "-I%s -I%s" % (_PROTO_ROOT, _SYSTEM_PROTO_ROOT)
@@ -161,6 +169,7 @@ def vg_server_codegen(
         name,
         protos = "//proto:protos",
         inline_services = INLINE_SERVICES,
+        read_only_services = READ_ONLY_SERVICES,
         server_hdrs = ["transport/method.h", "enum-map.h"],
         visibility = None):
     """The server's generated code as one cc_library: vg-methods.{h,c} (handler
@@ -174,6 +183,8 @@ def vg_server_codegen(
       name: the cc_library ("generated" in //server).
       protos: a filegroup of every .proto file to serve.
       inline_services: fully-qualified services whose handlers run inline.
+      read_only_services: fully-qualified standard services without role options,
+        callable with ROLE_READ_ONLY.
       server_hdrs: package-relative paths of server/transport/method.h and
         server/enum-map.h, which the generated code includes as "server/...".
       visibility: of the cc_library.
@@ -189,6 +200,8 @@ def vg_server_codegen(
     option = "mode=server"
     if inline_services:
         option += ",inline=" + ":".join(inline_services)
+    if read_only_services:
+        option += ",read_only=" + ":".join(read_only_services)
     vg_codegen_genrule(name + "_gen", option, outs, protos)
     native.cc_library(
         name = name,

@@ -8,7 +8,7 @@
 
 #include <grpc/grpc.h>
 
-#include "client/vg-client.h"
+#include <virtgrpc/vg-client.h>
 
 #define VG_INTERNAL __attribute__((visibility("hidden")))
 

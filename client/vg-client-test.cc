@@ -1,11 +1,14 @@
 // The C client against an in-process grpc++ server that stands in for virtgrpcd: every
 // call shape (unary, server streaming, bidirectional), failures with the rich
-// google.rpc.Status, deadlines, cancellation from another thread, and many threads on
-// one vg_client. Health and reflection carry the test traffic because they exercise
+// google.rpc.Status, deadlines, cancellation from another thread, many threads on
+// one vg_client, the connection options (max message size, default deadline) and
+// TLS / mutual TLS against a grpc++ server with SSL credentials. Health and reflection carry the test traffic because they exercise
 // all three shapes; their behaviour here is the fake's, not virtgrpcd's.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <fstream>
+#include <sstream>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -388,6 +391,253 @@ TEST_F(ClientTest, SendOnAServerStreamIsRejected)
     EXPECT_EQ(vg_client_stream_send(stream, &request.base, &status_), -1);
     EXPECT_EQ(status_.code, VG_CODE_INVALID_ARGUMENT);
     stream = vg_client_stream_free(stream);
+}
+
+TEST_F(ClientTest, DefaultDeadlineAppliesWhenTheCallPassesZero)
+{
+    vg_client_options options = {};
+    options.target = target_.c_str();
+    options.default_deadline_ms = 200;
+    vg_client *quick = nullptr;
+    ASSERT_EQ(vg_client_new(&options, &quick, &status_), 0);
+
+    Grpc__Health__V1__HealthCheckRequest request = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
+    request.service = const_cast<char *>("slow");
+    Grpc__Health__V1__HealthCheckResponse *response = nullptr;
+    auto started = std::chrono::steady_clock::now();
+    EXPECT_EQ(vgc_grpc_health_v1_health_check(quick, &request, &response, 0, &status_), -1);
+    auto took = std::chrono::steady_clock::now() - started;
+    EXPECT_EQ(status_.code, VG_CODE_DEADLINE_EXCEEDED);
+    EXPECT_GE(took, std::chrono::milliseconds(150));
+    EXPECT_LT(took, std::chrono::seconds(3));
+    vg_client_free(quick);
+}
+
+TEST_F(ClientTest, MessageOverMaxMessageBytesFailsResourceExhausted)
+{
+    vg_client_options options = {};
+    options.target = target_.c_str();
+    options.max_message_bytes = 1024;
+    vg_client *small = nullptr;
+    ASSERT_EQ(vg_client_new(&options, &small, &status_), 0);
+
+    vg_client_stream *stream = nullptr;
+    ASSERT_EQ(vgc_grpc_reflection_v1alpha_server_reflection_server_reflection_info_open(
+                  small, 5000, &stream, &status_),
+              0);
+    std::string big(4096, 'x');
+    for (const std::string &host : {std::string("fits"), big}) {
+        Grpc__Reflection__V1alpha__ServerReflectionRequest request =
+            GRPC__REFLECTION__V1ALPHA__SERVER_REFLECTION_REQUEST__INIT;
+        request.host = const_cast<char *>(host.c_str());
+        ASSERT_EQ(vgc_grpc_reflection_v1alpha_server_reflection_server_reflection_info_send(
+                      stream, &request, &status_),
+                  0)
+            << status_.message;
+    }
+    Grpc__Reflection__V1alpha__ServerReflectionResponse *response = nullptr;
+    ASSERT_EQ(vgc_grpc_reflection_v1alpha_server_reflection_server_reflection_info_next(
+                  stream, &response, &status_),
+              1);
+    EXPECT_STREQ(response->valid_host, "fits");
+    protobuf_c_message_free_unpacked(&response->base, nullptr);
+    EXPECT_EQ(vgc_grpc_reflection_v1alpha_server_reflection_server_reflection_info_next(
+                  stream, &response, &status_),
+              -1);
+    EXPECT_EQ(status_.code, VG_CODE_RESOURCE_EXHAUSTED) << status_.message;
+    stream = vg_client_stream_free(stream);
+    vg_client_free(small);
+}
+
+TEST_F(ClientTest, CodeNamesAreGrpcs)
+{
+    EXPECT_STREQ(vg_code_name(VG_CODE_OK), "OK");
+    EXPECT_STREQ(vg_code_name(VG_CODE_NOT_FOUND), "NOT_FOUND");
+    EXPECT_STREQ(vg_code_name(VG_CODE_UNAUTHENTICATED), "UNAUTHENTICATED");
+    EXPECT_STREQ(vg_code_name(static_cast<vg_code>(17)), "UNKNOWN_CODE");
+    EXPECT_STREQ(vg_code_name(static_cast<vg_code>(-1)), "UNKNOWN_CODE");
+}
+
+// --- TLS ---------------------------------------------------------------------------
+
+// The test certificates (client/testdata/make-certs.sh), from the runfiles.
+std::string
+CertPath(const char *name)
+{
+    return std::string("client/testdata/") + name;
+}
+
+std::string
+ReadCert(const char *name)
+{
+    std::ifstream in(CertPath(name));
+    std::stringstream contents;
+    contents << in.rdbuf();
+    EXPECT_FALSE(contents.str().empty()) << "cannot read " << CertPath(name);
+    return contents.str();
+}
+
+// A fake server on 127.0.0.1 with a certificate for localhost and 127.0.0.1 signed by
+// the test CA; `require_client_cert`: mutual TLS with client certificates of that CA.
+class TlsClientTest : public ::testing::Test {
+  protected:
+    void
+    StartServer(bool require_client_cert)
+    {
+        grpc::SslServerCredentialsOptions ssl(
+            require_client_cert ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                                : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+        ssl.pem_root_certs = ReadCert("ca.pem");
+        ssl.pem_key_cert_pairs.push_back({ReadCert("server.key"), ReadCert("server.pem")});
+        int port = 0;
+        grpc::ServerBuilder builder;
+        builder.AddListeningPort("127.0.0.1:0", grpc::SslServerCredentials(ssl), &port);
+        builder.RegisterService(&health_);
+        server_ = builder.BuildAndStart();
+        ASSERT_NE(server_, nullptr);
+        port_ = port;
+        target_ = "127.0.0.1:" + std::to_string(port);
+    }
+
+    void
+    TearDown() override
+    {
+        vg_status_clear(&status_);
+        if (server_ != nullptr) {
+            server_->Shutdown(std::chrono::system_clock::now());
+        }
+    }
+
+    // Health.Check with a client made from `options` (target filled in): 0 or -1.
+    int
+    CheckWith(vg_client_options options)
+    {
+        if (options.target == nullptr) {
+            options.target = target_.c_str();
+        }
+        vg_client *client = nullptr;
+        if (vg_client_new(&options, &client, &status_) < 0) {
+            ADD_FAILURE() << "vg_client_new: " << status_.message;
+            return -1;
+        }
+        Grpc__Health__V1__HealthCheckRequest request = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
+        Grpc__Health__V1__HealthCheckResponse *response = nullptr;
+        int rc = vgc_grpc_health_v1_health_check(client, &request, &response, 3000, &status_);
+        if (rc == 0) {
+            EXPECT_EQ(response->status,
+                      GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING);
+            protobuf_c_message_free_unpacked(&response->base, nullptr);
+        }
+        vg_client_free(client);
+        return rc;
+    }
+
+    FakeHealth health_;
+    std::unique_ptr<grpc::Server> server_;
+    std::string target_;
+    int port_ = 0;
+    vg_status status_ = {};
+    const std::string ca_ = CertPath("ca.pem");
+    const std::string cert_ = CertPath("client.pem");
+    const std::string key_ = CertPath("client.key");
+};
+
+TEST_F(TlsClientTest, ServerTlsWithTheCaFileConnects)
+{
+    StartServer(false);
+    vg_client_options options = {};
+    options.tls.ca_file = ca_.c_str();
+    EXPECT_EQ(CheckWith(options), 0) << status_.message;
+}
+
+TEST_F(TlsClientTest, MutualTlsWithCertificateFilesConnects)
+{
+    StartServer(true);
+    vg_client_options options = {};
+    options.tls.ca_file = ca_.c_str();
+    options.tls.cert_file = cert_.c_str();
+    options.tls.key_file = key_.c_str();
+    EXPECT_EQ(CheckWith(options), 0) << status_.message;
+}
+
+TEST_F(TlsClientTest, MutualTlsWithPemStringsConnects)
+{
+    StartServer(true);
+    std::string ca = ReadCert("ca.pem"), cert = ReadCert("client.pem"), key = ReadCert("client.key");
+    vg_client_options options = {};
+    options.tls.ca_pem = ca.c_str();
+    options.tls.cert_pem = cert.c_str();
+    options.tls.key_pem = key.c_str();
+    EXPECT_EQ(CheckWith(options), 0) << status_.message;
+}
+
+TEST_F(TlsClientTest, MutualTlsWithoutAClientCertificateIsRefused)
+{
+    StartServer(true);
+    vg_client_options options = {};
+    options.tls.ca_file = ca_.c_str();
+    EXPECT_EQ(CheckWith(options), -1);
+    EXPECT_EQ(status_.code, VG_CODE_UNAVAILABLE) << status_.message;
+}
+
+TEST_F(TlsClientTest, ServerSignedByAnotherCaIsRefused)
+{
+    StartServer(false);
+    std::string other = CertPath("other-ca.pem");
+    vg_client_options options = {};
+    options.tls.ca_file = other.c_str();
+    EXPECT_EQ(CheckWith(options), -1);
+    EXPECT_EQ(status_.code, VG_CODE_UNAVAILABLE) << status_.message;
+}
+
+TEST_F(TlsClientTest, ServerNameIsWhatTheCertificateMustName)
+{
+    StartServer(false);
+    vg_client_options options = {};
+    options.tls.ca_file = ca_.c_str();
+    options.tls.server_name = "not-the-server.example";
+    EXPECT_EQ(CheckWith(options), -1);
+    EXPECT_EQ(status_.code, VG_CODE_UNAVAILABLE) << status_.message;
+    vg_status_clear(&status_);
+
+    options.tls.server_name = "localhost";
+    EXPECT_EQ(CheckWith(options), 0) << status_.message;
+}
+
+TEST_F(TlsClientTest, PlaintextClientFailsAgainstTlsWithinItsDeadline)
+{
+    StartServer(false);
+    vg_client_options options = {};
+    auto started = std::chrono::steady_clock::now();
+    EXPECT_EQ(CheckWith(options), -1);
+    EXPECT_TRUE(status_.code == VG_CODE_UNAVAILABLE || status_.code == VG_CODE_DEADLINE_EXCEEDED)
+        << status_.message;
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+}
+
+TEST(TlsOptionsTest, BadTlsOptionsFailClientCreation)
+{
+    vg_client *client = nullptr;
+    vg_status status = {};
+    vg_client_options options = {};
+    options.target = "127.0.0.1:1";
+
+    options.tls.ca_file = "/nonexistent/ca.pem";
+    EXPECT_EQ(vg_client_new(&options, &client, &status), -1);
+    EXPECT_EQ(status.code, VG_CODE_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(status.message).find("'/nonexistent/ca.pem'"), std::string::npos)
+        << status.message;
+    vg_status_clear(&status);
+
+    std::string cert = CertPath("client.pem");
+    options.tls.ca_file = nullptr;
+    options.tls.cert_file = cert.c_str();  // without its key
+    EXPECT_EQ(vg_client_new(&options, &client, &status), -1);
+    EXPECT_EQ(status.code, VG_CODE_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(status.message).find("needs its key"), std::string::npos)
+        << status.message;
+    vg_status_clear(&status);
+    EXPECT_EQ(client, nullptr);
 }
 
 }  // namespace

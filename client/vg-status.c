@@ -18,6 +18,35 @@
 /* Any.type_url is "<prefix>/<full message name>"; only the name identifies the type. */
 #define VG_ERROR_INFO_TYPE "google.rpc.ErrorInfo"
 
+const char *
+vg_code_name(vg_code code)
+{
+    /* Indexed by the code: the numbers are fixed by the gRPC specification. */
+    static const char *const names[] = {
+        "OK",
+        "CANCELLED",
+        "UNKNOWN",
+        "INVALID_ARGUMENT",
+        "DEADLINE_EXCEEDED",
+        "NOT_FOUND",
+        "ALREADY_EXISTS",
+        "PERMISSION_DENIED",
+        "RESOURCE_EXHAUSTED",
+        "FAILED_PRECONDITION",
+        "ABORTED",
+        "OUT_OF_RANGE",
+        "UNIMPLEMENTED",
+        "INTERNAL",
+        "UNAVAILABLE",
+        "DATA_LOSS",
+        "UNAUTHENTICATED",
+    };
+
+    if ((unsigned)code >= sizeof(names) / sizeof(names[0]))
+        return "UNKNOWN_CODE";
+    return names[code];
+}
+
 void
 vg_status_clear(vg_status *status)
 {
@@ -119,8 +148,7 @@ vg_status_take_details(vg_status *status, grpc_slice details)
 
 void
 vg_status_from_call(vg_status *status, grpc_status_code code, grpc_slice details,
-                    const char *error_string,
-                    const grpc_metadata_array *trailing_metadata)
+                    const char *error_string, const grpc_metadata_array *trailing_metadata)
 {
     size_t i;
 

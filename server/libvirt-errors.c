@@ -229,6 +229,15 @@ vg_libvirt_error_lookup(int code)
     return &unknown;
 }
 
+grpc_status_code
+vg_libvirt_error_status(int code, int domain)
+{
+    if (domain == VIR_FROM_RPC &&
+        (code == VIR_ERR_SYSTEM_ERROR || code == VIR_ERR_INTERNAL_ERROR))
+        return GRPC_STATUS_UNAVAILABLE;
+    return vg_libvirt_error_lookup(code)->status;
+}
+
 const char *
 vg_libvirt_error_domain_name(int domain)
 {

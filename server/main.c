@@ -2,54 +2,49 @@
  * virtgrpcd: libvirt's domain API over gRPC.
  *
  * Threads: the main thread runs the libuv loop (signals, timers, libvirt's event loop);
- * one thread drains gRPC core's completion queue and dispatches calls; a bounded pool of
- * workers makes the libvirt calls.
+ * one thread drains gRPC core's main completion queue (streams, inline services) and
+ * dispatches calls; up to 4 threads drain a second queue and run unary libvirt calls
+ * themselves (server/transport/server.c); a pool of --workers workers takes what they
+ * hand off and other blocking work.
  */
 #include <errno.h>
-#include <getopt.h>
+#include <glib.h>
 #include <grpc/grpc.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 #include <limits.h>
+#include <malloc.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "server/limits.h"
 #include "server/log.h"
+#include "server/options.h"
+#include "server/security-options.h"
 #include "server/runtime/libvirt-conn.h"
 #include "server/runtime/libvirt-event-loop.h"
 #include "server/runtime/loop.h"
 #include "server/runtime/worker-pool.h"
+#include "server/services/domain-cache.h"
 #include "server/services/event-hub.h"
 #include "server/services/byte-stream.h"
 #include "server/services/health.h"
 #include "server/services/job-registry.h"
 #include "server/services/service.h"
+#include "server/transport/audit.h"
 #include "server/transport/server.h"
 
-#define VG_VERSION "0.1.0"
-#define VG_MAX_LISTENERS 16
-
-typedef struct vg_options {
-    const char *connect_uri;
-    const char *listen[VG_MAX_LISTENERS];
-    size_t n_listen;
-    size_t workers;
-    size_t max_inflight;
-    size_t max_streams;
-    size_t max_message_bytes;
-    size_t max_queued_messages;
-    unsigned shutdown_grace_s;
-    size_t max_jobs;
-    size_t job_retention_s;
-    vg_byte_stream_limits byte_streams;
-    const char *port_file;
-    vg_log_level log_level;
-} vg_options;
+/* How long after the grace period the process may take to finish its calls and tear
+ * down before it exits regardless. */
+#define VG_HARD_STOP_AFTER_GRACE_S 2
 
 typedef struct vg_daemon {
     vg_options options;
+    vg_security security; /* listeners, built from the options */
     vg_loop *loop;
     vg_worker_pool *pool;
     vg_libvirt *libvirt;
@@ -57,225 +52,9 @@ typedef struct vg_daemon {
     vg_server *server;
     uv_signal_t sigterm;
     uv_signal_t sigint;
+    uv_signal_t sighup;
     bool stopping;
 } vg_daemon;
-
-static void
-vg_usage(FILE *out)
-{
-    fprintf(out,
-        "Usage: virtgrpcd [OPTION]...\n"
-        "Serve libvirt's domain API over gRPC.\n"
-        "\n"
-        "  -c, --connect=URI            libvirt connection URI (default test:///default,\n"
-        "                               libvirt's embedded test driver; e.g.\n"
-        "                               qemu:///system for real guests)\n"
-        "  -l, --listen=ADDR            address to serve on: HOST:PORT (port 0 picks a\n"
-        "                               free one) or unix:/PATH; repeat for several\n"
-        "                               (default 127.0.0.1:50051)\n"
-        "      --workers=N              threads making libvirt calls (default 16)\n"
-        "      --max-inflight=N         unary calls admitted at once; more fail with\n"
-        "                               RESOURCE_EXHAUSTED (default 256)\n"
-        "      --max-streams=N          streaming calls open at once (default 10000)\n"
-        "      --max-message-bytes=N    largest request accepted; larger ones fail with\n"
-        "                               RESOURCE_EXHAUSTED (default 16777216)\n"
-        "      --max-queued-messages=N  messages a stream may have waiting for a slow\n"
-        "                               client (default 1024)\n"
-        "      --shutdown-grace=SECONDS time calls get to finish on SIGTERM/SIGINT before\n"
-        "                               they are cancelled (default 10)\n"
-        "      --max-jobs=N             jobs (JobService.StartJob) running at once; more\n"
-        "                               fail with RESOURCE_EXHAUSTED (default 32)\n"
-        "      --job-retention=SECONDS  how long finished jobs stay readable (default 600;\n"
-        "                               at most 1000 are kept)\n"
-        "      --max-consoles=N         consoles, channels and graphics tunnels open at\n"
-        "                               once; more fail with RESOURCE_EXHAUSTED (default %d)\n"
-        "      --max-consoles-per-domain=N  the same, per domain (default %d)\n"
-        "      --console-idle-timeout=SECONDS  end a console, channel or graphics tunnel\n"
-        "                               after this long without a byte either way;\n"
-        "                               0 never (default %d)\n"
-        "      --port-file=FILE         write the port of the first TCP listener to FILE\n"
-        "                               once serving (for tests and supervisors)\n"
-        "      --log-level=LEVEL        error, warn, info or debug (default info)\n"
-        "  -h, --help                   show this help and exit\n"
-        "  -V, --version                show the version and exit\n"
-        "\n"
-        "Health (grpc.health.v1) and server reflection (v1, v1alpha) are always served.\n",
-        VG_BYTE_STREAM_DEFAULT_MAX_TOTAL, VG_BYTE_STREAM_DEFAULT_MAX_PER_DOMAIN,
-        VG_BYTE_STREAM_DEFAULT_IDLE_TIMEOUT_S);
-}
-
-static int
-vg_parse_size(const char *option, const char *text, size_t min, size_t max, size_t *out)
-{
-    char *end;
-    unsigned long long value;
-
-    errno = 0;
-    value = strtoull(text, &end, 10);
-    if (errno || end == text || *end || text[0] == '-' || value < min || value > max) {
-        fprintf(stderr, "virtgrpcd: --%s takes a whole number from %zu to %zu, not '%s'\n",
-                option, min, max, text);
-        return -1;
-    }
-    *out = (size_t)value;
-    return 0;
-}
-
-/* Returns 0 to run, 1 to exit successfully (help, version), -1 on a usage error. */
-static int
-vg_parse_options(int argc, char **argv, vg_options *options)
-{
-    enum {
-        OPT_WORKERS = 256,
-        OPT_MAX_INFLIGHT,
-        OPT_MAX_STREAMS,
-        OPT_MAX_MESSAGE_BYTES,
-        OPT_MAX_QUEUED,
-        OPT_GRACE,
-        OPT_MAX_JOBS,
-        OPT_JOB_RETENTION,
-        OPT_PORT_FILE,
-        OPT_LOG_LEVEL,
-        OPT_MAX_CONSOLES,
-        OPT_MAX_CONSOLES_PER_DOMAIN,
-        OPT_CONSOLE_IDLE_TIMEOUT,
-    };
-    static const struct option long_options[] = {
-        { "connect", required_argument, NULL, 'c' },
-        { "listen", required_argument, NULL, 'l' },
-        { "workers", required_argument, NULL, OPT_WORKERS },
-        { "max-inflight", required_argument, NULL, OPT_MAX_INFLIGHT },
-        { "max-streams", required_argument, NULL, OPT_MAX_STREAMS },
-        { "max-message-bytes", required_argument, NULL, OPT_MAX_MESSAGE_BYTES },
-        { "max-queued-messages", required_argument, NULL, OPT_MAX_QUEUED },
-        { "shutdown-grace", required_argument, NULL, OPT_GRACE },
-        { "max-jobs", required_argument, NULL, OPT_MAX_JOBS },
-        { "job-retention", required_argument, NULL, OPT_JOB_RETENTION },
-        { "port-file", required_argument, NULL, OPT_PORT_FILE },
-        { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
-        { "max-consoles", required_argument, NULL, OPT_MAX_CONSOLES },
-        { "max-consoles-per-domain", required_argument, NULL, OPT_MAX_CONSOLES_PER_DOMAIN },
-        { "console-idle-timeout", required_argument, NULL, OPT_CONSOLE_IDLE_TIMEOUT },
-        { "help", no_argument, NULL, 'h' },
-        { "version", no_argument, NULL, 'V' },
-        { NULL, 0, NULL, 0 },
-    };
-    size_t grace;
-    size_t value;
-    int opt;
-
-    *options = (vg_options){
-        .connect_uri = "test:///default",
-        .workers = 16,
-        .max_inflight = 256,
-        .max_streams = 10000,
-        .max_message_bytes = 16 * 1024 * 1024,
-        .max_queued_messages = 1024,
-        .shutdown_grace_s = 10,
-        .max_jobs = 32,
-        .job_retention_s = 600,
-        .log_level = VG_LOG_INFO,
-        .byte_streams = {
-            .max_per_domain = VG_BYTE_STREAM_DEFAULT_MAX_PER_DOMAIN,
-            .max_total = VG_BYTE_STREAM_DEFAULT_MAX_TOTAL,
-            .idle_timeout_s = VG_BYTE_STREAM_DEFAULT_IDLE_TIMEOUT_S,
-        },
-    };
-
-    while ((opt = getopt_long(argc, argv, "c:l:hV", long_options, NULL)) != -1) {
-        switch (opt) {
-        case 'c':
-            options->connect_uri = optarg;
-            break;
-        case 'l':
-            if (options->n_listen == VG_MAX_LISTENERS) {
-                fprintf(stderr, "virtgrpcd: at most %d --listen addresses\n",
-                        VG_MAX_LISTENERS);
-                return -1;
-            }
-            options->listen[options->n_listen++] = optarg;
-            break;
-        case OPT_WORKERS:
-            if (vg_parse_size("workers", optarg, 1, 1024, &options->workers) < 0)
-                return -1;
-            break;
-        case OPT_MAX_INFLIGHT:
-            if (vg_parse_size("max-inflight", optarg, 1, 1000000, &options->max_inflight) < 0)
-                return -1;
-            break;
-        case OPT_MAX_STREAMS:
-            if (vg_parse_size("max-streams", optarg, 1, 1000000, &options->max_streams) < 0)
-                return -1;
-            break;
-        case OPT_MAX_MESSAGE_BYTES:
-            if (vg_parse_size("max-message-bytes", optarg, 1024, INT_MAX,
-                              &options->max_message_bytes) < 0)
-                return -1;
-            break;
-        case OPT_MAX_QUEUED:
-            if (vg_parse_size("max-queued-messages", optarg, 1, 1000000,
-                              &options->max_queued_messages) < 0)
-                return -1;
-            break;
-        case OPT_GRACE:
-            if (vg_parse_size("shutdown-grace", optarg, 0, 3600, &grace) < 0)
-                return -1;
-            options->shutdown_grace_s = (unsigned)grace;
-            break;
-        case OPT_MAX_JOBS:
-            if (vg_parse_size("max-jobs", optarg, 1, 10000, &options->max_jobs) < 0)
-                return -1;
-            break;
-        case OPT_JOB_RETENTION:
-            if (vg_parse_size("job-retention", optarg, 0, 7 * 24 * 3600,
-                              &options->job_retention_s) < 0)
-                return -1;
-            break;
-        case OPT_MAX_CONSOLES:
-            if (vg_parse_size("max-consoles", optarg, 1, 100000, &value) < 0)
-                return -1;
-            options->byte_streams.max_total = (unsigned)value;
-            break;
-        case OPT_MAX_CONSOLES_PER_DOMAIN:
-            if (vg_parse_size("max-consoles-per-domain", optarg, 1, 1000, &value) < 0)
-                return -1;
-            options->byte_streams.max_per_domain = (unsigned)value;
-            break;
-        case OPT_CONSOLE_IDLE_TIMEOUT:
-            if (vg_parse_size("console-idle-timeout", optarg, 0, 7 * 24 * 3600, &value) < 0)
-                return -1;
-            options->byte_streams.idle_timeout_s = (unsigned)value;
-            break;
-        case OPT_PORT_FILE:
-            options->port_file = optarg;
-            break;
-        case OPT_LOG_LEVEL:
-            if (vg_log_level_parse(optarg, &options->log_level) < 0) {
-                fprintf(stderr, "virtgrpcd: --log-level takes error, warn, info or debug, "
-                                "not '%s'\n", optarg);
-                return -1;
-            }
-            break;
-        case 'h':
-            vg_usage(stdout);
-            return 1;
-        case 'V':
-            printf("virtgrpcd %s (gRPC %s, libvirt %d)\n", VG_VERSION, grpc_version_string(),
-                   LIBVIR_VERSION_NUMBER);
-            return 1;
-        default:
-            vg_usage(stderr);
-            return -1;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "virtgrpcd: unexpected argument '%s'\n", argv[optind]);
-        return -1;
-    }
-    if (options->n_listen == 0)
-        options->listen[options->n_listen++] = "127.0.0.1:50051";
-    return 0;
-}
 
 /* libvirt prints every error to stderr by default; handlers report them to clients, so
  * keep them out of the log unless debugging. */
@@ -303,6 +82,26 @@ vg_daemon_stopped(void *data)
     vg_loop_stop(daemon->loop);
 }
 
+/*
+ * The bound on a shutdown, whatever blocks it. When the grace period is over its calls
+ * are cancelled, but a worker may still be inside a libvirt call (a stuck libvirtd
+ * answers nothing, and libvirt cannot abandon a call in flight): then neither the
+ * worker pool nor the libvirt connection can be torn down. The clients have their
+ * answer already, so exit without waiting, as the grace period promised. A thread of
+ * its own, because the loop may be stopped or blocked by then.
+ */
+static void *
+vg_daemon_hard_stop(void *data)
+{
+    unsigned grace_s = *(unsigned *)data;
+
+    sleep(grace_s + VG_HARD_STOP_AFTER_GRACE_S);
+    vg_log_warn("still not stopped %u s after the grace period (calls blocked in "
+                "libvirt?); exiting without waiting for them", VG_HARD_STOP_AFTER_GRACE_S);
+    fflush(stderr);
+    _exit(0);
+}
+
 static void
 vg_daemon_signal(uv_signal_t *handle, int signum)
 {
@@ -316,8 +115,71 @@ vg_daemon_signal(uv_signal_t *handle, int signum)
     vg_health_set_serving(false);
     uv_signal_stop(&daemon->sigterm);
     uv_signal_stop(&daemon->sigint);
+    uv_signal_stop(&daemon->sighup);
+    /* The probe port (a health-only listener) drains with the rest: probes see
+     * NOT_SERVING, then nothing. */
     vg_server_shutdown(daemon->server, daemon->options.shutdown_grace_s * 1000,
                        vg_daemon_stopped, daemon);
+    pthread_t hard_stop;
+
+    if (pthread_create(&hard_stop, NULL, vg_daemon_hard_stop,
+                       &daemon->options.shutdown_grace_s) == 0)
+        pthread_detach(hard_stop);
+}
+
+/* Applies what can change while serving. Runs on the loop thread. */
+static void
+vg_daemon_apply_reloadable(const vg_options *options)
+{
+    vg_log_set_level(options->log_level);
+    for (int id = 0; id < VG_LIMIT_COUNT; id++) {
+        /* gRPC core holds the request size limit for the server's life. */
+        if (id != VG_LIMIT_MAX_MESSAGE_BYTES)
+            vg_limit_set(id, options->limits[id]);
+    }
+    vg_byte_stream_set_limits(&options->byte_streams);
+    vg_jobs_set_limits((unsigned)options->job_retention_s, options->max_jobs);
+}
+
+/* SIGHUP: re-read the configuration file; a bad file keeps the running configuration. */
+static void
+vg_daemon_reload(uv_signal_t *handle, int signum)
+{
+    vg_daemon *daemon = handle->data;
+    vg_options next;
+    char *error = NULL;
+
+    if (daemon->stopping)
+        return;
+    if (vg_options_reload(&daemon->options, &next, &error) < 0) {
+        vg_log_error("reload: %s; keeping the running configuration", error);
+        free(error);
+        return;
+    }
+    /* The role map first: a bad [roles] group keeps the whole running configuration. */
+    if (vg_security_apply_roles(&next, &error) < 0) {
+        vg_log_error("reload: %s; keeping the running configuration", error);
+        g_free(error);
+        vg_options_clear(&next);
+        return;
+    }
+    /* Apply first: a new log level decides whether the changes below are logged. */
+    vg_daemon_apply_reloadable(&next);
+    vg_options_log_changes(&daemon->options, &next);
+    /* Settings that need a restart keep their running values; only the reloadable ones and
+     * the parsed file move over (listeners and others read the file they were started
+     * with until the next start). */
+    daemon->options.log_level = next.log_level;
+    daemon->options.byte_streams = next.byte_streams;
+    daemon->options.job_retention_s = next.job_retention_s;
+    daemon->options.max_jobs = next.max_jobs;
+    for (int id = 0; id < VG_LIMIT_COUNT; id++) {
+        if (id != VG_LIMIT_MAX_MESSAGE_BYTES)
+            daemon->options.limits[id] = next.limits[id];
+    }
+    vg_options_clear(&next);
+    vg_log_info("reload: done%s%s", daemon->options.config_path ? " from " : "",
+                daemon->options.config_path ? daemon->options.config_path : "");
 }
 
 static int
@@ -338,24 +200,66 @@ vg_write_port_file(const char *path, int port)
     return rename(tmp, path);
 }
 
+/*
+ * glibc gives freed memory back to the kernel as soon as 128 KiB are free at the top of
+ * a heap, and serves blocks over 128 KiB (growing adaptively) with mmap: a call that
+ * builds a large response (ListDomains, GetAllDomainStats of 1,000 domains: a few MiB)
+ * then pays madvise/munmap with TLB shoot-downs and page faults on the next call, on
+ * every one of the threads' heaps. perf under GetAllDomainStats: 20% of the server's
+ * CPU in madvise, 9% clearing faulted pages. Keep up to 16 MiB per heap instead.
+ */
+#define VG_MALLOC_KEEP_BYTES (16 * 1024 * 1024)
+
+/*
+ * Threads running unary libvirt calls directly (server/transport/server.c): up to
+ * --workers, at most this many. More only add CPU contention and let a burst be admitted
+ * faster than it is served (ShutdownTest's 500-call burst then hit --max-inflight with
+ * 16 of them); the pool's --workers threads still give blocking calls their concurrency.
+ */
+#define VG_DIRECT_THREADS_MAX 4
+
+static void
+vg_tune_malloc(void)
+{
+    mallopt(M_TRIM_THRESHOLD, VG_MALLOC_KEEP_BYTES);
+    mallopt(M_MMAP_THRESHOLD, VG_MALLOC_KEEP_BYTES);
+}
+
 int
 main(int argc, char **argv)
 {
     vg_daemon daemon = { 0 };
     sigset_t signals;
     char *error = NULL;
-    int rc;
 
-    rc = vg_parse_options(argc, argv, &daemon.options);
-    if (rc != 0)
-        return rc > 0 ? 0 : 2;
+    vg_tune_malloc();
+    switch (vg_options_load(argc, argv, &daemon.options)) {
+    case VG_OPTIONS_RUN:
+        break;
+    case VG_OPTIONS_EXIT_OK:
+        vg_options_clear(&daemon.options);
+        return 0;
+    case VG_OPTIONS_EXIT_USAGE:
+        vg_options_clear(&daemon.options);
+        return 2;
+    }
     vg_log_set_level(daemon.options.log_level);
+    for (int id = 0; id < VG_LIMIT_COUNT; id++)
+        vg_limit_set(id, daemon.options.limits[id]);
+    if (vg_security_load(&daemon.options, &daemon.security, &error) < 0 ||
+        vg_security_apply_roles(&daemon.options, &error) < 0 ||
+        vg_audit_open(daemon.options.audit_log, &error) < 0) {
+        fprintf(stderr, "virtgrpcd: %s\n", error ? error : "out of memory");
+        g_free(error);
+        return 2;
+    }
 
     /* Threads started from here on (gRPC core's, the workers) inherit a mask without
      * these signals; the loop thread takes them through uv_signal. */
     sigemptyset(&signals);
     sigaddset(&signals, SIGTERM);
     sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
@@ -382,8 +286,11 @@ main(int argc, char **argv)
     }
 
     daemon.libvirt = vg_libvirt_new(daemon.loop, daemon.pool, daemon.options.connect_uri);
+    vg_libvirt_set_keepalive(daemon.libvirt, (int)daemon.options.libvirt_keepalive_interval_s,
+                             daemon.options.libvirt_keepalive_count);
     vg_services_init(daemon.libvirt, daemon.loop, daemon.pool);
     daemon.events = vg_event_hub_init(daemon.loop, daemon.pool, daemon.libvirt);
+    vg_domain_cache_init(daemon.events, daemon.libvirt);
     vg_jobs_init(daemon.events, (unsigned)daemon.options.job_retention_s,
                  daemon.options.max_jobs);
     vg_byte_stream_set_limits(&daemon.options.byte_streams);
@@ -391,12 +298,14 @@ main(int argc, char **argv)
     vg_libvirt_open(daemon.libvirt); /* on failure it keeps retrying, NOT_SERVING */
 
     vg_server_config config = {
-        .listen = daemon.options.listen,
-        .n_listen = daemon.options.n_listen,
-        .max_inflight = daemon.options.max_inflight,
-        .max_streams = daemon.options.max_streams,
-        .max_message_bytes = daemon.options.max_message_bytes,
-        .max_queued_messages = daemon.options.max_queued_messages,
+        .listeners = daemon.security.listeners,
+        .n_listeners = daemon.security.n_listeners,
+        .allow_insecure_plaintext = daemon.options.allow_insecure_plaintext,
+        .tls_refresh_s = daemon.options.tls_reload_interval_s,
+        .max_message_bytes = daemon.options.limits[VG_LIMIT_MAX_MESSAGE_BYTES],
+        .direct_threads = daemon.options.workers < VG_DIRECT_THREADS_MAX
+                              ? daemon.options.workers
+                              : VG_DIRECT_THREADS_MAX,
     };
     daemon.server = vg_server_new(&config, daemon.loop, daemon.pool, &error);
     if (!daemon.server) {
@@ -408,9 +317,12 @@ main(int argc, char **argv)
         vg_log_error("cannot start the gRPC server");
         return 1;
     }
-    for (size_t i = 0; i < daemon.options.n_listen; i++) {
-        vg_log_info("listening on %s (port %d), libvirt '%s'", daemon.options.listen[i],
-                    vg_server_port(daemon.server, i), daemon.options.connect_uri);
+    for (size_t i = 0; i < daemon.security.n_listeners; i++) {
+        const vg_listener_config *listener = &daemon.security.listeners[i];
+
+        vg_log_info("listening on %s (port %d, listener '%s'), libvirt '%s'",
+                    listener->address, vg_server_port(daemon.server, i), listener->name,
+                    daemon.options.connect_uri);
     }
     if (daemon.options.port_file) {
         int port = 0;
@@ -429,6 +341,10 @@ main(int argc, char **argv)
     daemon.sigterm.data = daemon.sigint.data = &daemon;
     uv_signal_start(&daemon.sigterm, vg_daemon_signal, SIGTERM);
     uv_signal_start(&daemon.sigint, vg_daemon_signal, SIGINT);
+    uv_signal_init(vg_loop_uv(daemon.loop), &daemon.sighup);
+    daemon.sighup.data = &daemon;
+    uv_signal_start(&daemon.sighup, vg_daemon_reload, SIGHUP);
+    uv_unref((uv_handle_t *)&daemon.sighup);
     pthread_sigmask(SIG_UNBLOCK, &signals, NULL);
 
     vg_loop_run(daemon.loop);
@@ -439,5 +355,8 @@ main(int argc, char **argv)
     daemon.pool = vg_worker_pool_free(daemon.pool);
     daemon.loop = vg_loop_free(daemon.loop);
     grpc_shutdown();
+    vg_audit_close();
+    vg_security_clear(&daemon.security);
+    vg_options_clear(&daemon.options);
     return 0;
 }

@@ -14,18 +14,20 @@ _COMMON_DEPS = [
 def _with_common(deps):
     return _COMMON_DEPS + [dep for dep in deps if dep not in _COMMON_DEPS]
 
-def vg_integration_test(name, deps = [], size = "medium"):
+def vg_integration_test(name, deps = [], size = "medium", data = []):
     """tests/integration/<name>.cc, against a fresh virtgrpcd on test:///default.
 
     Args:
       name: the test, and the file name without .cc.
       deps: support libraries beyond the common ones.
       size: Bazel's test size.
+      data: files the test reads (from its runfiles).
     """
     native.cc_test(
         name = name,
         size = size,
         srcs = ["integration/%s.cc" % name],
+        data = data,
         tags = ["integration"],
         deps = _with_common(deps),
     )

@@ -21,10 +21,15 @@ namespace pb = google::protobuf;
 // API. Every other package (grpc.health.v1, ...) keeps its full name as a prefix.
 inline constexpr const char *kProjectPackage = "virtgrpc.v1";
 
-// The parsed plugin parameter ("mode=server,inline=a.B:c.D" or "mode=client").
+// The parsed plugin parameter ("mode=server,inline=a.B:c.D,read_only=a.B" or
+// "mode=client").
 struct Options {
     std::string mode;
     std::set<std::string> inline_services;
+    // Services defined outside the project (grpc.health.v1, reflection) whose .proto
+    // files are standard and carry no (virtgrpc.v1.role): every caller with a role may
+    // call them.
+    std::set<std::string> read_only_services;
 };
 
 // The files protoc asked for, and every file they import, dependencies first.

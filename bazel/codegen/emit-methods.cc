@@ -1,10 +1,24 @@
 // mode=server: vg-methods.h (one typed handler prototype per RPC) and vg-methods.c (the
 // vg_methods[] table of server/transport/method.h, reaching each typed handler through
 // a trampoline that casts the generic messages to the RPC's own types).
+//
+// Every RPC carries the lowest role allowed to call it, from its method option
+// `(virtgrpc.v1.role)` (options.proto). The plugin is not compiled with options.proto,
+// so the option arrives as an unknown varint field of MethodOptions whose number is
+// looked up by name; an RPC without it fails the build, unless its service is one of
+// the standard ones listed in the read_only= parameter.
+#include <google/protobuf/descriptor.pb.h>
+#include <google/protobuf/unknown_field_set.h>
+
+#include <map>
+
 #include "bazel/codegen/codegen.h"
 
 namespace vg_codegen {
 namespace {
+
+constexpr const char *kRoleOption = "virtgrpc.v1.role";
+constexpr const char *kRoleEnum = "virtgrpc.v1.Role";
 
 enum class Kind { kUnary, kServerStreaming, kClientStreaming, kBidiStreaming };
 
@@ -55,6 +69,73 @@ Path(const pb::MethodDescriptor *method)
     return "/" + method->service()->full_name() + "/" + method->name();
 }
 
+// The C constant (server/transport/method.h vg_role) of each Role value by name.
+const char *
+RoleConstant(const std::string &value_name)
+{
+    if (value_name == "ROLE_READ_ONLY") {
+        return "VG_ROLE_READ_ONLY";
+    }
+    if (value_name == "ROLE_OPERATOR") {
+        return "VG_ROLE_OPERATOR";
+    }
+    if (value_name == "ROLE_ADMIN") {
+        return "VG_ROLE_ADMIN";
+    }
+    return nullptr;
+}
+
+// The role of every method in `roles` (C constants), or false with `error` naming the
+// first RPC without a valid role.
+bool
+CollectRoles(const std::vector<const pb::MethodDescriptor *> &methods,
+             const Options &options, std::map<const pb::MethodDescriptor *, std::string> *roles,
+             std::string *error)
+{
+    const pb::FieldDescriptor *option = nullptr;
+    const pb::EnumDescriptor *role_enum = nullptr;
+    if (!methods.empty()) {
+        const pb::DescriptorPool *pool = methods[0]->file()->pool();
+        option = pool->FindExtensionByName(kRoleOption);
+        role_enum = pool->FindEnumTypeByName(kRoleEnum);
+    }
+    if (option != nullptr &&
+        (option->containing_type()->full_name() != "google.protobuf.MethodOptions" ||
+         option->enum_type() != role_enum)) {
+        *error = std::string(kRoleOption) + " must be a " + kRoleEnum +
+                 " extension of google.protobuf.MethodOptions";
+        return false;
+    }
+    for (const pb::MethodDescriptor *method : methods) {
+        if (options.read_only_services.count(method->service()->full_name())) {
+            (*roles)[method] = "VG_ROLE_READ_ONLY";
+            continue;
+        }
+        const char *constant = nullptr;
+        if (option != nullptr) {
+            const pb::UnknownFieldSet &unknown =
+                method->options().GetReflection()->GetUnknownFields(method->options());
+            for (int i = 0; i < unknown.field_count(); i++) {
+                const pb::UnknownField &field = unknown.field(i);
+                if (field.number() != option->number() ||
+                    field.type() != pb::UnknownField::TYPE_VARINT) {
+                    continue;
+                }
+                const pb::EnumValueDescriptor *value =
+                    role_enum->FindValueByNumber(static_cast<int>(field.varint()));
+                constant = value ? RoleConstant(value->name()) : nullptr;
+            }
+        }
+        if (constant == nullptr) {
+            *error = Path(method) + ": every RPC needs `option (" + kRoleOption +
+                     ") = ROLE_READ_ONLY | ROLE_OPERATOR | ROLE_ADMIN;` (who may call it)";
+            return false;
+        }
+        (*roles)[method] = constant;
+    }
+    return true;
+}
+
 std::vector<std::string>
 HandlerParams(const pb::MethodDescriptor *method)
 {
@@ -101,7 +182,7 @@ Trampoline(const pb::MethodDescriptor *method)
 }
 
 std::string
-TableEntry(const pb::MethodDescriptor *method, bool is_inline)
+TableEntry(const pb::MethodDescriptor *method, bool is_inline, const std::string &role)
 {
     Kind kind = KindOf(method);
     std::string entry = "    {\n"
@@ -111,6 +192,7 @@ TableEntry(const pb::MethodDescriptor *method, bool is_inline)
                         "        .kind = " + KindConstant(kind) + ",\n"
                         "        .exec = " + (is_inline ? "VG_EXEC_INLINE" : "VG_EXEC_WORKER") +
                         ",\n"
+                        "        .role = " + role + ",\n"
                         "        .input = &" + CDescriptorName(method->input_type()) + ",\n"
                         "        .output = &" + CDescriptorName(method->output_type()) + ",\n";
     switch (kind) {
@@ -155,6 +237,11 @@ EmitMethods(const Request &request, const Options &options,
                      " is also used by another RPC";
             return false;
         }
+    }
+
+    std::map<const pb::MethodDescriptor *, std::string> roles;
+    if (!CollectRoles(methods, options, &roles, error)) {
+        return false;
     }
 
     std::string h = GeneratedBanner("server");
@@ -206,7 +293,8 @@ EmitMethods(const Request &request, const Options &options,
         c += "const vg_method vg_methods[] = {\n";
         for (const pb::MethodDescriptor *method : methods) {
             c += TableEntry(method,
-                            options.inline_services.count(method->service()->full_name()));
+                            options.inline_services.count(method->service()->full_name()),
+                            roles[method]);
         }
         c += "};\n\n"
              "const size_t vg_methods_count = sizeof(vg_methods) / sizeof(vg_methods[0]);\n";

@@ -24,6 +24,23 @@ namespace {
 // link.
 constexpr int kPbcFileOptionsNumber = 1019;
 
+// "a.B:c.D" -> {"a.B", "c.D"}. The separator is ':' because ',' separates parameters.
+void
+SplitServices(const std::string &value, std::set<std::string> *services)
+{
+    size_t from = 0;
+    while (from <= value.size()) {
+        size_t colon = value.find(':', from);
+        if (colon == std::string::npos) {
+            colon = value.size();
+        }
+        if (colon > from) {
+            services->insert(value.substr(from, colon - from));
+        }
+        from = colon + 1;
+    }
+}
+
 bool
 ParseOptions(const std::string &parameter, Options *options, std::string *error)
 {
@@ -44,19 +61,11 @@ ParseOptions(const std::string &parameter, Options *options, std::string *error)
         if (key == "mode") {
             options->mode = value;
         } else if (key == "inline") {
-            size_t from = 0;
-            while (from <= value.size()) {
-                size_t colon = value.find(':', from);
-                if (colon == std::string::npos) {
-                    colon = value.size();
-                }
-                if (colon > from) {
-                    options->inline_services.insert(value.substr(from, colon - from));
-                }
-                from = colon + 1;
-            }
+            SplitServices(value, &options->inline_services);
+        } else if (key == "read_only") {
+            SplitServices(value, &options->read_only_services);
         } else {
-            *error = "unknown parameter '" + key + "' (expected mode=, inline=)";
+            *error = "unknown parameter '" + key + "' (expected mode=, inline=, read_only=)";
             return false;
         }
     }
@@ -64,8 +73,9 @@ ParseOptions(const std::string &parameter, Options *options, std::string *error)
         *error = "parameter mode must be 'server' or 'client', got '" + options->mode + "'";
         return false;
     }
-    if (options->mode == "client" && !options->inline_services.empty()) {
-        *error = "parameter inline= only applies to mode=server";
+    if (options->mode == "client" &&
+        (!options->inline_services.empty() || !options->read_only_services.empty())) {
+        *error = "parameters inline= and read_only= only apply to mode=server";
         return false;
     }
     return true;
@@ -85,9 +95,10 @@ AddWithImports(const pb::FileDescriptor *file, std::set<const pb::FileDescriptor
 }
 
 bool
-CheckInlineServices(const Request &request, const Options &options, std::string *error)
+CheckServicesExist(const Request &request, const std::set<std::string> &services,
+                   const char *parameter, std::string *error)
 {
-    for (const std::string &name : options.inline_services) {
+    for (const std::string &name : services) {
         bool found = false;
         for (const pb::FileDescriptor *file : request.to_generate) {
             for (int i = 0; i < file->service_count(); i++) {
@@ -95,7 +106,8 @@ CheckInlineServices(const Request &request, const Options &options, std::string 
             }
         }
         if (!found) {
-            *error = "inline service '" + name + "' is not defined in any input file";
+            *error = std::string(parameter) + " service '" + name +
+                     "' is not defined in any input file";
             return false;
         }
     }
@@ -145,7 +157,8 @@ class VirtgrpcGenerator : public pb::compiler::CodeGenerator {
             AddWithImports(file, &seen, &request.all_files);
         }
         if (!CheckNoPbcPackage(request, error) ||
-            !CheckInlineServices(request, options, error)) {
+            !CheckServicesExist(request, options.inline_services, "inline", error) ||
+            !CheckServicesExist(request, options.read_only_services, "read_only", error)) {
             return false;
         }
 

@@ -10,9 +10,6 @@
 /* Back-off between reconnect attempts: doubles from the first to the last value. */
 #define VG_RECONNECT_FIRST_MS 250
 #define VG_RECONNECT_MAX_MS 10000
-/* libvirt keepalive on remote connections: a probe every 5 s, dead after 3 missed. */
-#define VG_KEEPALIVE_INTERVAL_S 5
-#define VG_KEEPALIVE_COUNT 3
 
 typedef struct vg_libvirt_listener {
     struct vg_libvirt_listener *next;
@@ -24,6 +21,8 @@ struct vg_libvirt {
     vg_loop *loop;
     vg_worker_pool *pool;
     char *uri;
+    int keepalive_interval_s; /* set before the first open */
+    unsigned keepalive_count;
 
     pthread_mutex_t lock;
     virConnectPtr conn; /* protected by lock */
@@ -31,6 +30,8 @@ struct vg_libvirt {
     /* Loop thread only. */
     vg_libvirt_listener *listeners;
     uv_timer_t retry_timer;
+    uv_timer_t alive_timer;
+    unsigned open_timers; /* handles not yet closed by libuv */
     unsigned retry_ms;
     bool connecting;
     bool stopping;
@@ -42,6 +43,7 @@ typedef struct vg_libvirt_attempt {
 } vg_libvirt_attempt;
 
 static void vg_libvirt_schedule_retry(vg_libvirt *libvirt);
+static void vg_libvirt_closed(virConnectPtr conn, int reason, void *opaque);
 
 static void
 vg_libvirt_release_conn(void *conn)
@@ -56,13 +58,11 @@ vg_libvirt_notify(vg_libvirt *libvirt, bool connected)
         l->cb(connected, l->data);
 }
 
-/* libvirt calls this from its event loop, i.e. on our loop thread. */
+/* Loop thread: `conn` is dead; drop it (if it is still the current one), tell the
+ * listeners and reconnect. */
 static void
-vg_libvirt_closed(virConnectPtr conn, int reason, void *opaque)
+vg_libvirt_lost(vg_libvirt *libvirt, virConnectPtr conn, const char *why)
 {
-    vg_libvirt *libvirt = opaque;
-    static const char *const reasons[] = { "error", "end of file", "keepalive timeout",
-                                           "client request" };
     bool was_current;
 
     pthread_mutex_lock(&libvirt->lock);
@@ -73,13 +73,44 @@ vg_libvirt_closed(virConnectPtr conn, int reason, void *opaque)
 
     if (!was_current)
         return;
-    vg_log_warn("libvirt connection to '%s' closed (%s); reconnecting", libvirt->uri,
-                reason >= 0 && reason < 4 ? reasons[reason] : "unknown");
+    vg_log_warn("libvirt connection to '%s' closed (%s); reconnecting", libvirt->uri, why);
     vg_libvirt_notify(libvirt, false);
     /* Drop our reference outside libvirt's callback: it still uses the object. */
     vg_loop_post(libvirt->loop, vg_libvirt_release_conn, conn);
     if (!libvirt->stopping)
         vg_libvirt_schedule_retry(libvirt);
+}
+
+/* libvirt calls this from its event loop, i.e. on our loop thread. */
+static void
+vg_libvirt_closed(virConnectPtr conn, int reason, void *opaque)
+{
+    static const char *const reasons[] = { "error", "end of file", "keepalive timeout",
+                                           "client request" };
+
+    vg_libvirt_lost(opaque, conn, reason >= 0 && reason < 4 ? reasons[reason] : "unknown");
+}
+
+/*
+ * libvirt's close callback does not always come: when several threads wait on a remote
+ * connection and keepalive declares libvirtd dead, libvirt 9.0 fails the call that was
+ * polling the socket, leaves the other threads waiting and never calls the callback
+ * (measured with a SIGSTOPped libvirtd). virConnectIsAlive does see it, cheaply and
+ * without blocking: ask it once a second.
+ */
+#define VG_ALIVE_CHECK_MS 1000
+
+static void
+vg_libvirt_alive_check(uv_timer_t *timer)
+{
+    vg_libvirt *libvirt = timer->data;
+    virConnectPtr conn = vg_libvirt_get(libvirt);
+
+    if (!conn)
+        return;
+    if (virConnectIsAlive(conn) == 0)
+        vg_libvirt_lost(libvirt, conn, "found dead");
+    virConnectClose(conn);
 }
 
 /* Opens a connection; blocking. Returns NULL with the error logged. */
@@ -95,8 +126,10 @@ vg_libvirt_try_open(vg_libvirt *libvirt)
                     error && error->message ? error->message : "unknown error");
         return NULL;
     }
-    /* Remote drivers only; the embedded test driver says "not supported". */
-    if (virConnectSetKeepAlive(conn, VG_KEEPALIVE_INTERVAL_S, VG_KEEPALIVE_COUNT) < 0)
+    /* Remote drivers only; the embedded test driver says "not supported". Without it a
+     * libvirtd that hangs (stopped, deadlocked) holds every call until TCP gives up. */
+    if (virConnectSetKeepAlive(conn, libvirt->keepalive_interval_s,
+                               libvirt->keepalive_count) < 0)
         virResetLastError();
     return conn;
 }
@@ -178,10 +211,24 @@ vg_libvirt_new(vg_loop *loop, vg_worker_pool *pool, const char *uri)
     libvirt->loop = loop;
     libvirt->pool = pool;
     libvirt->uri = strdup(uri);
+    libvirt->keepalive_interval_s = VG_LIBVIRT_DEFAULT_KEEPALIVE_INTERVAL_S;
+    libvirt->keepalive_count = VG_LIBVIRT_DEFAULT_KEEPALIVE_COUNT;
     pthread_mutex_init(&libvirt->lock, NULL);
     uv_timer_init(vg_loop_uv(loop), &libvirt->retry_timer);
     libvirt->retry_timer.data = libvirt;
+    uv_timer_init(vg_loop_uv(loop), &libvirt->alive_timer);
+    libvirt->alive_timer.data = libvirt;
+    uv_timer_start(&libvirt->alive_timer, vg_libvirt_alive_check, VG_ALIVE_CHECK_MS,
+                   VG_ALIVE_CHECK_MS);
+    libvirt->open_timers = 2;
     return libvirt;
+}
+
+void
+vg_libvirt_set_keepalive(vg_libvirt *libvirt, int interval_s, unsigned count)
+{
+    libvirt->keepalive_interval_s = interval_s;
+    libvirt->keepalive_count = count;
 }
 
 int
@@ -240,12 +287,15 @@ vg_libvirt_listen(vg_libvirt *libvirt, vg_libvirt_state_cb cb, void *data)
     libvirt->listeners = listener;
 }
 
-/* The struct holds the timer: free it once libuv is done with the handle. */
+/* The struct holds the timers: free it once libuv is done with both handles (in
+ * whatever order libuv reports them). */
 static void
 vg_libvirt_timer_closed(uv_handle_t *handle)
 {
     vg_libvirt *libvirt = handle->data;
 
+    if (--libvirt->open_timers > 0)
+        return;
     pthread_mutex_destroy(&libvirt->lock);
     free(libvirt->uri);
     free(libvirt);
@@ -260,6 +310,7 @@ vg_libvirt_free(vg_libvirt *libvirt)
         return NULL;
     libvirt->stopping = true;
     uv_timer_stop(&libvirt->retry_timer);
+    uv_timer_stop(&libvirt->alive_timer);
 
     pthread_mutex_lock(&libvirt->lock);
     conn = libvirt->conn;
@@ -276,5 +327,6 @@ vg_libvirt_free(vg_libvirt *libvirt)
         libvirt->listeners = next;
     }
     uv_close((uv_handle_t *)&libvirt->retry_timer, vg_libvirt_timer_closed);
+    uv_close((uv_handle_t *)&libvirt->alive_timer, vg_libvirt_timer_closed);
     return NULL;
 }

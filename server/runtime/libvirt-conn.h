@@ -19,6 +19,14 @@ typedef struct vg_libvirt vg_libvirt;
 typedef void (*vg_libvirt_state_cb)(bool connected, void *data);
 
 vg_libvirt *vg_libvirt_new(vg_loop *loop, vg_worker_pool *pool, const char *uri);
+/* libvirt's keepalive on remote connections (virConnectSetKeepAlive): a probe after
+ * `interval_s` seconds of silence, the connection is declared dead (and reconnected)
+ * after `count` probes go unanswered, i.e. after about interval_s * (count + 1)
+ * seconds. interval_s 0 turns it off. Before vg_libvirt_open; applies to every
+ * reconnect. */
+#define VG_LIBVIRT_DEFAULT_KEEPALIVE_INTERVAL_S 5
+#define VG_LIBVIRT_DEFAULT_KEEPALIVE_COUNT 3
+void vg_libvirt_set_keepalive(vg_libvirt *libvirt, int interval_s, unsigned count);
 /* Opens the connection now, from the calling thread (start-up). On failure, logs
  * libvirt's error, schedules reconnects and returns -1: the server still starts and
  * reports NOT_SERVING until libvirt is reachable. */

@@ -29,6 +29,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "server/limits.h"
 #include "server/runtime/loop.h"
 #include "server/runtime/worker-pool.h"
 #include "server/services/service.h"
@@ -36,10 +37,10 @@
 
 /* Largest output message, and how much is read from the guest at once. */
 #define VG_CHUNK_BYTES (64 * 1024)
-/* Client input the guest has not taken yet; more fails with RESOURCE_EXHAUSTED. gRPC
- * delivers client messages as they come (the transport re-arms its read at once), so
- * this bound is what keeps a client that out-types the guest from growing the server. */
-#define VG_MAX_PENDING_INPUT (1024 * 1024)
+/* Client input the guest has not taken yet is bounded by the limit
+ * max-console-input-bytes; more fails with RESOURCE_EXHAUSTED. gRPC delivers client
+ * messages as they come (the transport re-arms its read at once), so this bound is what
+ * keeps a client that out-types the guest from growing the server. */
 /* Reading from the guest stops while this many messages wait for the client, and
  * resumes below half of it. */
 #define VG_OUTPUT_HIGH_WATER 32
@@ -794,14 +795,17 @@ vg_bridge_on_message(vg_call *call, const ProtobufCMessage *message, void *data)
     if (kind != VG_BYTE_STREAM_INPUT || input.len == 0)
         return;
 
+    size_t max_input = vg_limit(VG_LIMIT_MAX_CONSOLE_INPUT_BYTES);
+
     pthread_mutex_lock(&bridge->lock);
-    if (bridge->in_bytes + input.len > VG_MAX_PENDING_INPUT) {
+    if (bridge->in_bytes + input.len > max_input) {
         size_t held = bridge->in_bytes;
 
         pthread_mutex_unlock(&bridge->lock);
         snprintf(text, sizeof(text), "the %s has not taken %zu bytes of input yet and "
-                 "%zu more came: the server holds at most %d", bridge->kind->what, held,
-                 input.len, VG_MAX_PENDING_INPUT);
+                 "%zu more came: the server holds at most %zu (%s)", bridge->kind->what,
+                 held, input.len, max_input,
+                 vg_limit_option(VG_LIMIT_MAX_CONSOLE_INPUT_BYTES));
         vg_bridge_fail(bridge, GRPC_STATUS_RESOURCE_EXHAUSTED, VG_REASON_LIMIT, text);
         return;
     }

@@ -4,6 +4,7 @@
  */
 #include <stdlib.h>
 
+#include "server/services/domain-cache.h"
 #include "server/services/domain-common.h"
 #include "server/services/service.h"
 #include "server/services/domain-params.h"
@@ -197,6 +198,7 @@ vgh_domain_service_rename_domain(vg_call *call,
                                  Virtgrpc__V1__Domain *response)
 {
     unsigned char uuid[VIR_UUID_BUFLEN];
+    char uuid_text[VIR_UUID_STRING_BUFLEN];
     virDomainPtr domain;
     virDomainPtr renamed;
 
@@ -210,6 +212,9 @@ vgh_domain_service_rename_domain(vg_call *call,
         return vg_call_fail_libvirt(call);
     if (virDomainRename(domain, request->new_name, 0) < 0) /* flags: reserved, must be 0 */
         return vg_call_fail_libvirt(call);
+    /* Its kept handle has the old name: forget it now, not when the event arrives. */
+    if (virDomainGetUUIDString(domain, uuid_text) == 0)
+        vg_domain_cache_forget(uuid_text);
     /* Not every driver updates the handle's cached name (the test driver does not):
      * report the domain as a fresh look-up by its unchanged UUID sees it. */
     renamed = vg_domain_adopt(call, virDomainLookupByUUID(virDomainGetConnect(domain), uuid));

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/services/domain-cache.h"
 #include "server/services/domain-params.h"
 #include "server/services/service.h"
 #include "vg-methods.h"
@@ -39,24 +40,43 @@ vgh_domain_service_get_domain(vg_call *call, const Virtgrpc__V1__GetDomainReques
     return vg_domain_fill(call, domain, response);
 }
 
+/*
+ * The two hot getters use kept domain handles (server/services/domain-cache.h): one
+ * libvirt call each while nothing changes, as a C client holding its handle pays. A
+ * cached handle whose domain went away (VIR_ERR_NO_DOMAIN) is looked up once more.
+ */
 int
 vgh_domain_service_get_domain_info(vg_call *call,
                                    const Virtgrpc__V1__GetDomainInfoRequest *request,
                                    Virtgrpc__V1__DomainInfo *response)
 {
-    virDomainPtr domain = vg_domain_lookup(call, request->domain);
+    virDomainPtr domain;
     virDomainInfo info;
+    int state;
+    int reason;
 
-    if (!domain)
-        return -1;
-    if (virDomainGetInfo(domain, &info) < 0)
-        return vg_call_fail_libvirt(call);
+    for (bool from_cache = true;; from_cache = false) {
+        if (!(domain = vg_domain_lookup_cached(call, request->domain, from_cache, &state,
+                                               &reason)))
+            return -1;
+        if (virDomainGetInfo(domain, &info) == 0)
+            break;
+        if (!from_cache || !vg_domain_cache_stale(domain))
+            return vg_call_fail_libvirt(call);
+    }
+    /* virDomainGetInfo has the state but not its reason: the reason read last still
+     * holds while the state is the same (a change comes with an event that forgets it). */
+    if (state < 0 || state != info.state) {
+        if (virDomainGetState(domain, &state, &reason, 0) < 0)
+            return vg_call_fail_libvirt(call);
+        vg_domain_cache_set_state(domain, state, reason);
+    }
     response->max_memory_kib = info.maxMem;
     response->memory_kib = info.memory;
     response->vcpus = info.nrVirtCpu;
     response->cpu_time_ns = info.cpuTime;
     response->domain = VG_NEW(call, Virtgrpc__V1__Domain, virtgrpc__v1__domain__init);
-    return vg_domain_fill(call, domain, response->domain);
+    return vg_domain_fill_state(call, domain, state, reason, response->domain);
 }
 
 int
@@ -64,14 +84,20 @@ vgh_domain_service_get_domain_state(vg_call *call,
                                     const Virtgrpc__V1__GetDomainStateRequest *request,
                                     Virtgrpc__V1__DomainStateInfo *response)
 {
-    virDomainPtr domain = vg_domain_lookup(call, request->domain);
+    virDomainPtr domain;
     int state;
     int reason;
 
-    if (!domain)
-        return -1;
-    if (virDomainGetState(domain, &state, &reason, 0) < 0)
-        return vg_call_fail_libvirt(call);
+    for (bool from_cache = true;; from_cache = false) {
+        if (!(domain = vg_domain_lookup_cached(call, request->domain, from_cache, &state,
+                                               &reason)))
+            return -1;
+        if (virDomainGetState(domain, &state, &reason, 0) == 0)
+            break;
+        if (!from_cache || !vg_domain_cache_stale(domain))
+            return vg_call_fail_libvirt(call);
+    }
+    vg_domain_cache_set_state(domain, state, reason);
     vg_domain_state_set(response, state, reason);
     return 0;
 }

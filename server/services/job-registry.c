@@ -9,10 +9,12 @@
 
 #include "google/protobuf/any.pb-c.h"
 #include "google/rpc/status.pb-c.h"
+#include "server/limits.h"
 #include "server/log.h"
 #include "server/runtime/arena.h"
 #include "server/services/job-stats.h"
 #include "server/services/service.h"
+#include "server/transport/authz.h"
 #include "vg-methods.h"
 
 /* Finished jobs kept at most, whatever their age: memory stays bounded. */
@@ -484,6 +486,9 @@ vg_jobs_start(vg_call *call, Virtgrpc__V1__JobKind kind, vg_job_completion compl
                             "no unary method '%s' for a %s", method_path,
                             request->descriptor->name);
     }
+    /* StartJob itself needs only ROLE_OPERATOR: the operation it runs decides. */
+    if (vg_call_authorize(call, method) < 0)
+        return -1;
     job = calloc(1, sizeof(*job));
     if (!job)
         abort();
@@ -881,13 +886,21 @@ vg_jobs_watch(vg_call *call, const char *id, unsigned interval_ms)
     vg_job_watcher *watcher;
     bool running;
     vg_job *job;
+    /* Progress is polled every VG_JOBS_TICK_MS: nothing finer exists. */
+    size_t min_ms = vg_limit(VG_LIMIT_MIN_STATS_INTERVAL_MS);
+    unsigned default_ms = VG_JOBS_DEFAULT_INTERVAL_MS;
 
+    if (min_ms < VG_JOBS_TICK_MS)
+        min_ms = VG_JOBS_TICK_MS;
+    if (default_ms < min_ms)
+        default_ms = (unsigned)min_ms;
     if (interval_ms == 0)
-        interval_ms = VG_JOBS_DEFAULT_INTERVAL_MS;
-    if (interval_ms < VG_JOBS_TICK_MS || interval_ms > 3600000) {
+        interval_ms = default_ms;
+    if (interval_ms < min_ms || interval_ms > 3600000) {
         return vg_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, VG_REASON_INVALID_REQUEST,
-                            "'interval_ms' is %u: give 100 to 3600000 ms, or 0 for 1000",
-                            interval_ms);
+                            "'interval_ms' is %u: give %zu to 3600000 ms, or 0 for %u; the "
+                            "shortest is the server's limit %s", interval_ms, min_ms,
+                            default_ms, vg_limit_option(VG_LIMIT_MIN_STATS_INTERVAL_MS));
     }
     pthread_mutex_lock(&registry.lock);
     job = vg_jobs_find_locked(id);
@@ -918,11 +931,19 @@ vg_jobs_watch(vg_call *call, const char *id, unsigned interval_ms)
 }
 
 void
+vg_jobs_set_limits(unsigned retention_s, size_t max_running)
+{
+    pthread_mutex_lock(&registry.lock);
+    registry.retention_s = retention_s;
+    registry.max_running = max_running;
+    pthread_mutex_unlock(&registry.lock);
+}
+
+void
 vg_jobs_init(vg_event_hub *events, unsigned retention_s, size_t max_running)
 {
     vg_event_hub_observe(events, vg_jobs_on_event, NULL);
-    registry.retention_s = retention_s;
-    registry.max_running = max_running;
+    vg_jobs_set_limits(retention_s, max_running);
     uv_timer_init(vg_loop_uv(vg_services_loop()), &registry.poller);
     uv_timer_start(&registry.poller, vg_jobs_tick, VG_JOBS_TICK_MS, VG_JOBS_TICK_MS);
     uv_unref((uv_handle_t *)&registry.poller); /* never keeps the loop alive */

@@ -18,6 +18,8 @@
 
 /* Once, at start-up, before the loop runs. `max_running`: jobs running at once. */
 void vg_jobs_init(vg_event_hub *events, unsigned retention_s, size_t max_running);
+/* Changes both at run time (SIGHUP); running jobs beyond a lowered maximum finish. */
+void vg_jobs_set_limits(unsigned retention_s, size_t max_running);
 
 /*
  * When a job ends. RETURN: when the operation's handler returns (save, dump,

@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/limits.h"
 #include "server/runtime/arena.h"
+#include "server/services/domain-cache.h"
 
 static vg_libvirt *vg_services_connection;
 static vg_loop *vg_services_event_loop;
@@ -86,11 +88,13 @@ vg_domain_adopt(vg_call *call, virDomainPtr domain)
     return domain;
 }
 
-virDomainPtr
-vg_domain_lookup(vg_call *call, const Virtgrpc__V1__DomainRef *ref)
+static virDomainPtr
+vg_domain_resolve(vg_call *call, const Virtgrpc__V1__DomainRef *ref, bool from_cache,
+                  int *state, int *reason)
 {
     virConnectPtr conn;
     virDomainPtr domain = NULL;
+    uint64_t epoch;
 
     if (!ref || ref->ref_case == VIRTGRPC__V1__DOMAIN_REF__REF__NOT_SET) {
         vg_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, VG_REASON_INVALID_REQUEST,
@@ -110,6 +114,18 @@ vg_domain_lookup(vg_call *call, const Virtgrpc__V1__DomainRef *ref)
     if (!conn)
         return NULL;
 
+    /* Ids change with every start: only names and UUIDs are cached. */
+    if (ref->ref_case != VIRTGRPC__V1__DOMAIN_REF__REF_ID) {
+        bool by_name = ref->ref_case == VIRTGRPC__V1__DOMAIN_REF__REF_NAME;
+
+        if (from_cache) {
+            domain = vg_domain_cache_get(conn, by_name, by_name ? ref->name : ref->uuid,
+                                         state, reason);
+            if (domain)
+                return vg_domain_adopt(call, domain);
+        }
+    }
+    epoch = vg_domain_cache_epoch();
     switch (ref->ref_case) {
     case VIRTGRPC__V1__DOMAIN_REF__REF_UUID: {
         /* libvirt's parser says INVALID_ARG for text that is no UUID: report it as the
@@ -147,7 +163,28 @@ vg_domain_lookup(vg_call *call, const Virtgrpc__V1__DomainRef *ref)
                                            ? ref->uuid : ref->name);
         return NULL;
     }
+    /* Every fresh handle refreshes the cache, so the getters after a change made
+     * through this server see the domain as it is now. */
+    vg_domain_cache_put(domain, epoch);
     return vg_domain_adopt(call, domain);
+}
+
+virDomainPtr
+vg_domain_lookup(vg_call *call, const Virtgrpc__V1__DomainRef *ref)
+{
+    int state;
+    int reason;
+
+    return vg_domain_resolve(call, ref, false, &state, &reason);
+}
+
+virDomainPtr
+vg_domain_lookup_cached(vg_call *call, const Virtgrpc__V1__DomainRef *ref, bool from_cache,
+                        int *state, int *reason)
+{
+    *state = -1;
+    *reason = -1;
+    return vg_domain_resolve(call, ref, from_cache, state, reason);
 }
 
 /* Reason maps by libvirt state: the oneof case to set and how to convert the reason. */
@@ -187,14 +224,16 @@ vg_domain_state_set(Virtgrpc__V1__DomainStateInfo *out, int state, int reason)
     }
 }
 
+/* `known_state` >= 0: the state and reason were just read (no virDomainGetState). */
 static int
 vg_domain_fill_common(vg_call *call, virDomainPtr domain, Virtgrpc__V1__Domain *out,
-                      bool may_be_gone, int gone_state, int gone_reason)
+                      bool may_be_gone, int gone_state, int gone_reason, int known_state,
+                      int known_reason)
 {
     char uuid[VIR_UUID_STRING_BUFLEN];
     unsigned int id;
-    int state;
-    int reason;
+    int state = known_state;
+    int reason = known_reason;
 
     /* UUID and name are cached in the handle: no round trip to libvirtd. */
     if (virDomainGetUUIDString(domain, uuid) < 0)
@@ -204,7 +243,7 @@ vg_domain_fill_common(vg_call *call, virDomainPtr domain, Virtgrpc__V1__Domain *
 
     out->state = VG_NEW(call, Virtgrpc__V1__DomainStateInfo,
                         virtgrpc__v1__domain_state_info__init);
-    if (virDomainGetState(domain, &state, &reason, 0) < 0) {
+    if (known_state < 0 && virDomainGetState(domain, &state, &reason, 0) < 0) {
         virErrorPtr error = virGetLastError();
 
         if (!may_be_gone || !error || error->code != VIR_ERR_NO_DOMAIN)
@@ -242,14 +281,21 @@ vg_domain_fill_common(vg_call *call, virDomainPtr domain, Virtgrpc__V1__Domain *
 int
 vg_domain_fill(vg_call *call, virDomainPtr domain, Virtgrpc__V1__Domain *out)
 {
-    return vg_domain_fill_common(call, domain, out, false, 0, 0);
+    return vg_domain_fill_common(call, domain, out, false, 0, 0, -1, -1);
+}
+
+int
+vg_domain_fill_state(vg_call *call, virDomainPtr domain, int state, int reason,
+                     Virtgrpc__V1__Domain *out)
+{
+    return vg_domain_fill_common(call, domain, out, false, 0, 0, state, reason);
 }
 
 int
 vg_domain_fill_gone(vg_call *call, virDomainPtr domain, int gone_state, int gone_reason,
                     Virtgrpc__V1__Domain *out)
 {
-    return vg_domain_fill_common(call, domain, out, true, gone_state, gone_reason);
+    return vg_domain_fill_common(call, domain, out, true, gone_state, gone_reason, -1, -1);
 }
 
 /* libvirt's remote protocol refuses peeks over 64 KiB (VIR_ERR_RPC, which would read
@@ -259,10 +305,14 @@ vg_domain_fill_gone(vg_call *call, virDomainPtr domain, int gone_state, int gone
 int
 vg_peek_check(vg_call *call, const char *offset_field, uint64_t offset, uint32_t size)
 {
-    if (size == 0 || size > VG_PEEK_MAX_BYTES) {
+    size_t max = vg_limit(VG_LIMIT_MAX_PEEK_BYTES);
+    char text[VG_BYTES_TEXT_SIZE];
+
+    if (size == 0 || size > max) {
         return vg_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, VG_REASON_INVALID_REQUEST,
-                            "'size_bytes' is %u: give 1 to %d bytes (1 MiB) per peek",
-                            size, VG_PEEK_MAX_BYTES);
+                            "'size_bytes' is %u: give 1 to %zu bytes (%s) per peek, the "
+                            "server's limit %s", size, max, vg_bytes_text(max, text),
+                            vg_limit_option(VG_LIMIT_MAX_PEEK_BYTES));
     }
     if (offset > UINT64_MAX - size) {
         return vg_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, VG_REASON_INVALID_REQUEST,

@@ -40,11 +40,24 @@ int vg_service_flags(vg_call *call, const vg_enum_map *map, const void *values,
  * empty or malformed reference, or libvirt's NO_DOMAIN (NOT_FOUND). */
 virDomainPtr vg_domain_lookup(vg_call *call, const Virtgrpc__V1__DomainRef *ref);
 
+/*
+ * Like vg_domain_lookup, for the hot read-only getters: with `from_cache`, a handle kept
+ * from an earlier call when there is one (server/services/domain-cache.h), with the
+ * state and reason read last in `*state` / `*reason` (-1: unknown). A libvirt call on a
+ * cached handle can fail with VIR_ERR_NO_DOMAIN because the domain changed meanwhile:
+ * then vg_domain_cache_stale() is true and the caller looks up again without the cache.
+ */
+virDomainPtr vg_domain_lookup_cached(vg_call *call, const Virtgrpc__V1__DomainRef *ref,
+                                     bool from_cache, int *state, int *reason);
+
 /* Adopts a handle libvirt returned (freed when the call ends). */
 virDomainPtr vg_domain_adopt(vg_call *call, virDomainPtr domain);
 
 /* Fills `out` (UUID, name, id, state) for `domain`. */
 int vg_domain_fill(vg_call *call, virDomainPtr domain, Virtgrpc__V1__Domain *out);
+/* Same, with the state and reason the caller has just read. */
+int vg_domain_fill_state(vg_call *call, virDomainPtr domain, int state, int reason,
+                         Virtgrpc__V1__Domain *out);
 
 /* Like vg_domain_fill, for a domain that may have just disappeared (a transient domain
  * destroyed, a shut-off domain undefined): then the state is `gone_state` /
@@ -64,16 +77,13 @@ int vg_domain_list(struct vg_arena *arena, virConnectPtr conn, unsigned int flag
 /* Fills a DomainStateInfo from libvirt's state and reason numbers. */
 void vg_domain_state_set(Virtgrpc__V1__DomainStateInfo *out, int state, int reason);
 
-/* Peeks (guest memory, disk contents) return at most this many bytes per call, so an
- * answer always fits in one message. */
-#define VG_PEEK_MAX_BYTES (1024 * 1024)
-
 /* One libvirt peek call; `target` is the disk for block peeks, unused for memory. */
 typedef int (*vg_peek_fn)(virDomainPtr domain, const char *target,
                           unsigned long long offset, size_t size, void *buffer,
                           unsigned int flags);
 
-/* Checks a peek request before anything is looked up: 1 to VG_PEEK_MAX_BYTES bytes,
+/* Checks a peek request before anything is looked up: 1 byte to the server's limit
+ * max-peek-bytes (so an answer fits in one message),
  * and `offset` + size within 64 bits. INVALID_ARGUMENT naming the fields otherwise. */
 int vg_peek_check(vg_call *call, const char *offset_field, uint64_t offset, uint32_t size);
 

@@ -7,14 +7,15 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "server/limits.h"
 #include "server/runtime/arena.h"
 #include "server/services/service.h"
 #include "server/typed-params-message.h"
 #include "vg-methods.h"
 
-/* WatchDomainStats' interval bounds, ms: faster sampling only loads libvirt and the
- * hypervisor; slower is a poll, not a watch. */
-#define VG_STATS_INTERVAL_MIN_MS 100u
+/* WatchDomainStats' longest interval, ms: slower is a poll, not a watch. The shortest
+ * is the server's limit min-stats-interval-ms (faster sampling only loads libvirt and
+ * the hypervisor). */
 #define VG_STATS_INTERVAL_MAX_MS (3600u * 1000u)
 
 /* uuid, name and id: what libvirt's handle knows without asking the daemon. */
@@ -318,14 +319,15 @@ vgh_stats_service_watch_domain_stats(vg_call *call,
     unsigned int stats = 0;
     unsigned int flags = 0;
     vg_stats_watch *watch;
+    size_t min_ms = vg_limit(VG_LIMIT_MIN_STATS_INTERVAL_MS);
 
-    if (request->interval_ms < VG_STATS_INTERVAL_MIN_MS ||
-        request->interval_ms > VG_STATS_INTERVAL_MAX_MS) {
+    if (request->interval_ms < min_ms || request->interval_ms > VG_STATS_INTERVAL_MAX_MS) {
         return vg_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, VG_REASON_INVALID_REQUEST,
-                            "'interval_ms' is %u%s: give %u (0.1 s) to %u (1 h)",
-                            request->interval_ms,
-                            request->has_interval_ms ? "" : " (not set)",
-                            VG_STATS_INTERVAL_MIN_MS, VG_STATS_INTERVAL_MAX_MS);
+                            "'interval_ms' is %u%s: give %zu to %u ms (1 h); the shortest "
+                            "is the server's limit %s", request->interval_ms,
+                            request->has_interval_ms ? "" : " (not set)", min_ms,
+                            VG_STATS_INTERVAL_MAX_MS,
+                            vg_limit_option(VG_LIMIT_MIN_STATS_INTERVAL_MS));
     }
     if (VG_STATS_SELECTION(call, request, &stats, &flags) < 0)
         return -1;

@@ -11,6 +11,7 @@
 
 #include "server/runtime/arena.h"
 #include "server/transport/call.h"
+#include "server/transport/listeners.h"
 #include "server/transport/server.h"
 
 /* A completion-queue tag: the CQ thread calls on_complete(tag, ok). */
@@ -42,6 +43,14 @@ struct vg_call {
     grpc_byte_buffer *request_payload;
     bool is_stream;
     char *peer;
+    /* Admission (admission.c): the client this call counts for, and as what. */
+    struct vg_client *client;
+    int client_kind;
+
+    /* Who calls (authz.c), set on the CQ thread before dispatch, then read-only. */
+    const vg_listener_config *listener; /* NULL for background calls */
+    vg_role role;
+    const char *identity; /* certificate identity on mutual TLS, in the arena */
 
     vg_arena arena;
     ProtobufCAllocator allocator;
@@ -98,5 +107,9 @@ vg_call *vg_call_new(vg_server *server, const vg_method *method, grpc_call *call
 void vg_call_run_unary(vg_call *call);
 /* Starts a streaming call: posts RECV_CLOSE_ON_SERVER and runs the handler. */
 void vg_call_run_stream(vg_call *call);
+/* Decodes a request with `allocator` (the call's arena when it is
+ * vg_call_allocator(call)); NULL if there is none or it does not parse. */
+ProtobufCMessage *vg_call_unpack(vg_call *call, const ProtobufCMessageDescriptor *type,
+                                 grpc_byte_buffer *payload, ProtobufCAllocator *allocator);
 /* True when the call's deadline has passed. */
 bool vg_call_deadline_passed(const vg_call *call);

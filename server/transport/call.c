@@ -15,6 +15,9 @@
 #include <string.h>
 
 #include "server/libvirt-errors.h"
+#include "server/limits.h"
+#include "server/transport/admission.h"
+#include "server/transport/audit.h"
 #include "server/transport/status-details.h"
 
 static void vg_call_unary_done(vg_tag *tag, bool ok);
@@ -244,7 +247,8 @@ vg_call_fail_libvirt_about(vg_call *call, const char *format, ...)
                 memcpy(message + used, ")", 2);
         }
     }
-    vg_call_record(call, entry->status, entry->name, VG_LIBVIRT_ERROR_DOMAIN, message);
+    vg_call_record(call, vg_libvirt_error_status(error->code, error->domain), entry->name,
+                   VG_LIBVIRT_ERROR_DOMAIN, message);
     pthread_mutex_lock(&call->lock);
     if (call->reason == entry->name) {
         call->libvirt_code = error->code;
@@ -361,12 +365,25 @@ vg_call_status_op(vg_call *call, grpc_op *op)
     }
 }
 
+/* Packs a message for sending; NULL, with RESOURCE_EXHAUSTED recorded, when it is over
+ * the message limit: the client would refuse it (gRPC's default receive limit is
+ * 4 MiB) with a status that does not say which server limit to raise. */
 static grpc_byte_buffer *
-vg_call_pack(const ProtobufCMessage *message)
+vg_call_pack(vg_call *call, const ProtobufCMessage *message)
 {
     size_t size = protobuf_c_message_get_packed_size(message);
-    grpc_slice slice = grpc_slice_malloc(size);
+    size_t limit = vg_limit(VG_LIMIT_MAX_MESSAGE_BYTES);
+    grpc_slice slice;
     grpc_byte_buffer *buffer;
+
+    if (size > limit) {
+        vg_call_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED, VG_REASON_LIMIT,
+                     "response '%s' is %zu bytes, over the server's message limit of "
+                     "%zu bytes (%s)", message->descriptor->name, size, limit,
+                     vg_limit_option(VG_LIMIT_MAX_MESSAGE_BYTES));
+        return NULL;
+    }
+    slice = grpc_slice_malloc(size);
 
     protobuf_c_message_pack(message, GRPC_SLICE_START_PTR(slice));
     buffer = grpc_raw_byte_buffer_create(&slice, 1);
@@ -374,8 +391,7 @@ vg_call_pack(const ProtobufCMessage *message)
     return buffer;
 }
 
-/* Decodes a request with the call's arena allocator; NULL if it does not parse. */
-static ProtobufCMessage *
+ProtobufCMessage *
 vg_call_unpack(vg_call *call, const ProtobufCMessageDescriptor *type,
                grpc_byte_buffer *payload, ProtobufCAllocator *allocator)
 {
@@ -402,6 +418,8 @@ vg_call_run_unary(vg_call *call)
 {
     const vg_method *method = call->method;
     grpc_byte_buffer *response_buffer = NULL;
+    ProtobufCMessage *request = NULL;
+    ProtobufCMessage *response = NULL;
     grpc_op ops[4];
     size_t n_ops = 0;
 
@@ -411,24 +429,23 @@ vg_call_run_unary(vg_call *call)
                      "deadline passed before a worker picked the call up");
     }
     if (!call->failed) {
-        ProtobufCMessage *request = vg_call_unpack(call, method->input,
-                                                   call->request_payload,
-                                                   &call->allocator);
+        request = vg_call_unpack(call, method->input, call->request_payload,
+                                 &call->allocator);
         if (!request) {
             vg_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, VG_REASON_INVALID_REQUEST,
                          "request is not a valid '%s' message", method->input->name);
-        } else {
-            ProtobufCMessage *response = vg_call_alloc(call, method->output->sizeof_message);
-
+        } else if (vg_admission_check_request(call, request) == 0) {
+            response = vg_call_alloc(call, method->output->sizeof_message);
             protobuf_c_message_init(method->output, response);
             if (method->unary(call, request, response) < 0 && !call->failed) {
                 vg_call_fail(call, GRPC_STATUS_INTERNAL, VG_REASON_INTERNAL,
                              "handler for '%s' failed without a reason", method->path);
             }
             if (!call->failed)
-                response_buffer = vg_call_pack(response);
+                response_buffer = vg_call_pack(call, response);
         }
     }
+    vg_audit_call(call, request, response_buffer ? response : NULL);
 
     memset(ops, 0, sizeof(ops));
     ops[n_ops++].op = GRPC_OP_SEND_INITIAL_METADATA;
@@ -507,7 +524,9 @@ vg_call_send(vg_call *call, const ProtobufCMessage *message)
     pthread_mutex_unlock(&call->lock);
 
     /* Pack outside the lock: it is the expensive part. */
-    buffer = vg_call_pack(message);
+    buffer = vg_call_pack(call, message);
+    if (!buffer)
+        return -1;
     item = malloc(sizeof(*item));
     if (!item)
         abort();
@@ -623,6 +642,7 @@ void
 vg_call_run_stream(vg_call *call)
 {
     const vg_method *method = call->method;
+    ProtobufCMessage *request = NULL;
     grpc_op op;
     int rc;
 
@@ -634,26 +654,27 @@ vg_call_run_stream(vg_call *call)
     vg_server_stream_started(call->server, call);
 
     if (method->kind == VG_RPC_SERVER_STREAMING) {
-        ProtobufCMessage *request = vg_call_unpack(call, method->input,
-                                                   call->request_payload,
-                                                   &call->allocator);
+        request = vg_call_unpack(call, method->input, call->request_payload,
+                                 &call->allocator);
         if (!request) {
             rc = vg_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT,
                               VG_REASON_INVALID_REQUEST,
                               "request is not a valid '%s' message", method->input->name);
+        } else if (vg_admission_check_request(call, request) < 0) {
+            rc = -1;
         } else {
             rc = method->server_streaming(call, request);
         }
     } else {
         rc = method->streaming(call);
     }
-    if (rc < 0) {
-        if (!call->failed) {
-            vg_call_fail(call, GRPC_STATUS_INTERNAL, VG_REASON_INTERNAL,
-                         "handler for '%s' failed without a reason", method->path);
-        }
-        vg_call_finish(call);
+    if (rc < 0 && !call->failed) {
+        vg_call_fail(call, GRPC_STATUS_INTERNAL, VG_REASON_INTERNAL,
+                     "handler for '%s' failed without a reason", method->path);
     }
+    vg_audit_call(call, method->kind == VG_RPC_SERVER_STREAMING ? request : NULL, NULL);
+    if (rc < 0)
+        vg_call_finish(call);
 }
 
 /* --- reading client streams ------------------------------------------------------ */
@@ -735,6 +756,9 @@ vg_call_recv_done(vg_tag *tag, bool ok)
             vg_call_fail(call, GRPC_STATUS_INVALID_ARGUMENT, VG_REASON_INVALID_REQUEST,
                          "stream message is not a valid '%s' message",
                          call->method->input->name);
+            vg_call_finish(call);
+        } else if (vg_admission_check_request(call, message) < 0) {
+            protobuf_c_message_free_unpacked(message, NULL);
             vg_call_finish(call);
         } else {
             call->on_message(call, message, call->on_message_data);

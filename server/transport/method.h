@@ -44,6 +44,19 @@ typedef enum vg_exec {
  *                   with vg_call_finish(), from any thread, now or later.
  * client / bidi:    no request; read with vg_call_read_start().
  */
+/*
+ * Who may call an RPC, lowest first: a caller may call every RPC whose role is at most
+ * its own. The values are those of the proto enum virtgrpc.v1.Role (options.proto),
+ * from each RPC's `option (virtgrpc.v1.role)`. VG_ROLE_NONE is a caller without a role
+ * (an unmapped certificate identity): it may call nothing.
+ */
+typedef enum vg_role {
+    VG_ROLE_NONE = 0,
+    VG_ROLE_READ_ONLY = 1,
+    VG_ROLE_OPERATOR = 2,
+    VG_ROLE_ADMIN = 3,
+} vg_role;
+
 typedef int (*vg_unary_handler)(vg_call *call, const ProtobufCMessage *request,
                                 ProtobufCMessage *response);
 typedef int (*vg_server_streaming_handler)(vg_call *call,
@@ -55,6 +68,7 @@ typedef struct vg_method {
     const char *service;       /* "virtgrpc.v1.DomainService" */
     vg_rpc_kind kind;
     vg_exec exec;
+    vg_role role;              /* the lowest role allowed to call it */
     const ProtobufCMessageDescriptor *input;
     const ProtobufCMessageDescriptor *output;
     vg_unary_handler unary;                       /* set for VG_RPC_UNARY */

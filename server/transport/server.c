@@ -5,9 +5,25 @@
  * that answers unknown methods with UNIMPLEMENTED (without it they would hang until
  * their deadline).
  *
+ * Every listener is a gRPC server of its own (an "endpoint") on the shared completion
+ * queue: gRPC core's C API cannot tell which port a call came in on, and the listener
+ * decides the caller's role (read-only socket, mutual-TLS identity map). The caller's
+ * role is checked against the method's before anything else happens to the call.
+ *
  * Admission happens on the CQ thread and costs no allocation beyond the call itself:
  * over-limit calls fail at once with RESOURCE_EXHAUSTED; accepted unary calls go to the
  * worker pool (or run inline for never-blocking services).
+ *
+ * Direct unary threads: handing a call to the pool costs two cross-thread wake-ups (CQ
+ * thread -> worker, worker -> CQ thread for the reply), measured at ~45 us of CPU per
+ * call, more than the rest of a GetDomainInfo. So the unary methods that call libvirt
+ * are requested on a second completion queue drained by `direct_threads` threads that
+ * run the handler themselves, blocking libvirt calls included (the rule is "never on
+ * the libuv loop", and this queue carries nothing else: streams and their handlers stay
+ * on the single main CQ thread, which they rely on). A direct thread runs a call only
+ * while another direct thread is waiting on the queue; otherwise it hands the call to
+ * the pool as before, so some thread always comes back to the queue to admit (or
+ * refuse) the next call, and at most `direct_threads - 1` handlers block there.
  */
 #include "server/transport/server.h"
 
@@ -20,14 +36,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/limits.h"
 #include "server/log.h"
+#include "server/transport/admission.h"
+#include "server/transport/authz-internal.h"
+#include "server/transport/authz.h"
 #include "server/transport/call-internal.h"
+
+typedef struct vg_endpoint vg_endpoint;
 
 typedef struct vg_request_slot {
     vg_tag tag;
     vg_server *server;
+    vg_endpoint *endpoint;
     const vg_method *method;   /* NULL: the catch-all slot for unknown methods */
     void *registered;          /* grpc_server_register_method handle */
+    grpc_completion_queue *cq; /* where it is requested: the main or the direct CQ */
     grpc_call *call;
     gpr_timespec deadline;
     grpc_metadata_array metadata;
@@ -40,21 +64,38 @@ typedef struct vg_stream_link {
     vg_call *call;
 } vg_stream_link;
 
+/* One listener's gRPC server. */
+struct vg_endpoint {
+    vg_server *server;
+    const vg_listener_config *listener; /* in server->listeners */
+    grpc_server *grpc;
+    int port;                           /* 0 for Unix sockets */
+    vg_request_slot *slots;             /* one per served method, then the catch-all */
+    size_t n_slots;
+    vg_tag shutdown_tag;
+};
+
 struct vg_server {
     vg_server_config config;
+    vg_listener_config *listeners; /* checked copies of config.listeners */
     vg_loop *loop;
     vg_worker_pool *pool;
-    grpc_server *grpc;
     grpc_completion_queue *cq;
     pthread_t cq_thread;
     bool cq_thread_started;
-    int *ports;
 
-    vg_request_slot *slots; /* one per method, then the catch-all */
-    size_t n_slots;
+    /* The direct unary queue and its threads (see the top of this file); NULL / 0 when
+     * config.direct_threads is 0. */
+    grpc_completion_queue *direct_cq;
+    pthread_t *direct_threads;
+    size_t n_direct_threads;          /* started */
+    atomic_size_t idle_direct_threads; /* waiting in grpc_completion_queue_next */
 
-    atomic_size_t inflight_unary;
-    atomic_size_t open_streams;
+    vg_endpoint *endpoints; /* one per listener */
+    size_t n_endpoints;
+    atomic_size_t endpoints_open; /* not yet through grpc_server_shutdown_and_notify */
+
+    vg_admission *admission; /* calls and streams in flight, in all and per client */
     atomic_bool shutting_down; /* vg_server_shutdown was called */
     atomic_bool refusing;      /* new calls are answered UNAVAILABLE */
 
@@ -62,7 +103,6 @@ struct vg_server {
     pthread_mutex_t streams_lock;
     vg_stream_link *streams;
 
-    vg_tag shutdown_tag;
     uv_timer_t grace_timer;    /* drain phase, then grace phase */
     unsigned grace_ms;
     void (*shutdown_done)(void *data);
@@ -77,15 +117,18 @@ static void vg_server_slot_done(vg_tag *tag, bool ok);
 
 /* --- the completion-queue thread ------------------------------------------------ */
 
-static void *
-vg_server_cq_main(void *opaque)
+/* Drains `cq` until it shuts down; `idle` (may be NULL) counts the threads waiting. */
+static void
+vg_server_drain(grpc_completion_queue *cq, atomic_size_t *idle)
 {
-    vg_server *server = opaque;
-
     for (;;) {
-        grpc_event event = grpc_completion_queue_next(
-            server->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+        grpc_event event;
 
+        if (idle)
+            atomic_fetch_add(idle, 1);
+        event = grpc_completion_queue_next(cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+        if (idle)
+            atomic_fetch_sub(idle, 1);
         if (event.type == GRPC_QUEUE_SHUTDOWN)
             break;
         if (event.type == GRPC_OP_COMPLETE && event.tag) {
@@ -94,6 +137,23 @@ vg_server_cq_main(void *opaque)
             tag->on_complete(tag, event.success != 0);
         }
     }
+}
+
+static void *
+vg_server_cq_main(void *opaque)
+{
+    vg_server *server = opaque;
+
+    vg_server_drain(server->cq, NULL);
+    return NULL;
+}
+
+static void *
+vg_server_direct_main(void *opaque)
+{
+    vg_server *server = opaque;
+
+    vg_server_drain(server->direct_cq, &server->idle_direct_threads);
     return NULL;
 }
 
@@ -103,6 +163,7 @@ static void
 vg_server_post(vg_request_slot *slot)
 {
     vg_server *server = slot->server;
+    grpc_server *grpc = slot->endpoint->grpc;
     grpc_call_error rc;
 
     grpc_metadata_array_init(&slot->metadata);
@@ -113,12 +174,12 @@ vg_server_post(vg_request_slot *slot)
                             slot->method->kind == VG_RPC_SERVER_STREAMING;
 
         rc = grpc_server_request_registered_call(
-            server->grpc, slot->registered, &slot->call, &slot->deadline,
-            &slot->metadata, with_payload ? &slot->payload : NULL, server->cq,
-            server->cq, &slot->tag);
+            grpc, slot->registered, &slot->call, &slot->deadline,
+            &slot->metadata, with_payload ? &slot->payload : NULL, slot->cq,
+            slot->cq, &slot->tag);
     } else {
         grpc_call_details_init(&slot->details);
-        rc = grpc_server_request_call(server->grpc, &slot->call, &slot->details,
+        rc = grpc_server_request_call(grpc, &slot->call, &slot->details,
                                       &slot->metadata, server->cq, server->cq,
                                       &slot->tag);
     }
@@ -134,7 +195,7 @@ vg_server_dispatch_worker(void *data)
 }
 
 static void
-vg_server_dispatch(vg_server *server, vg_call *call)
+vg_server_dispatch(vg_server *server, vg_call *call, bool on_direct_thread)
 {
     const vg_method *method = call->method;
 
@@ -142,29 +203,23 @@ vg_server_dispatch(vg_server *server, vg_call *call)
         vg_call_fail(call, GRPC_STATUS_UNAVAILABLE, VG_REASON_SHUTDOWN,
                      "server is shutting down; retry on another instance");
     }
+    /* Before any limit: a caller without the role learns nothing about the server's
+     * load, and the handler never runs. */
+    if (!call->failed)
+        vg_call_authorize(call, method);
 
+    vg_admission_enter(server->admission, call); /* over a limit: the call has failed */
     if (method->kind == VG_RPC_UNARY) {
-        size_t inflight = atomic_fetch_add(&server->inflight_unary, 1) + 1;
-
-        if (inflight > server->config.max_inflight) {
-            vg_call_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED, VG_REASON_LIMIT,
-                         "server is at its limit of %zu concurrent calls (max_inflight)",
-                         server->config.max_inflight);
-        }
-        if (method->exec == VG_EXEC_INLINE || call->failed)
+        /* On a direct thread, run it here while another direct thread waits on the
+         * queue (see the top of this file). */
+        if (method->exec == VG_EXEC_INLINE || call->failed ||
+            (on_direct_thread && atomic_load(&server->idle_direct_threads) > 0))
             vg_call_run_unary(call);
         else
             vg_worker_pool_submit(server->pool, vg_server_dispatch_worker, call);
         return;
     }
 
-    size_t streams = atomic_fetch_add(&server->open_streams, 1) + 1;
-
-    if (streams > server->config.max_streams) {
-        vg_call_fail(call, GRPC_STATUS_RESOURCE_EXHAUSTED, VG_REASON_LIMIT,
-                     "server is at its limit of %zu open streams (max_streams)",
-                     server->config.max_streams);
-    }
     if (call->failed) {
         /* Answer like a unary call: status only. */
         vg_call_run_unary(call);
@@ -194,22 +249,30 @@ vg_server_slot_done(vg_tag *tag, bool ok)
                        slot->method ? slot->deadline : slot->details.deadline);
     call->request_metadata = slot->metadata;
     call->request_payload = slot->payload;
+    vg_authz_identify(call, slot->endpoint->listener);
 
     if (!slot->method) {
         char *path = grpc_slice_to_c_string(slot->details.method);
 
-        vg_call_fail(call, GRPC_STATUS_UNIMPLEMENTED, VG_REASON_INVALID_REQUEST,
-                     "unknown method '%s'", path);
+        if (slot->endpoint->listener->health_only) {
+            vg_call_fail(call, GRPC_STATUS_UNIMPLEMENTED, VG_REASON_INVALID_REQUEST,
+                         "method '%s' is not served on this port: it serves only "
+                         "'grpc.health.v1.Health'",
+                         path);
+        } else {
+            vg_call_fail(call, GRPC_STATUS_UNIMPLEMENTED, VG_REASON_INVALID_REQUEST,
+                         "unknown method '%s'", path);
+        }
         gpr_free(path);
         grpc_call_details_destroy(&slot->details);
-        atomic_fetch_add(&server->inflight_unary, 1); /* released with the call */
+        vg_admission_enter(server->admission, call); /* released with the call */
         vg_server_post(slot);
         vg_call_run_unary(call);
         return;
     }
 
     vg_server_post(slot); /* keep one request posted while this call runs */
-    vg_server_dispatch(server, call);
+    vg_server_dispatch(server, call, slot->cq == server->direct_cq);
 }
 
 /* --- what calls ask of their server ----------------------------------------------- */
@@ -217,7 +280,7 @@ vg_server_slot_done(vg_tag *tag, bool ok)
 size_t
 vg_server_max_queued_messages(const vg_server *server)
 {
-    return server->config.max_queued_messages;
+    return vg_limit(VG_LIMIT_MAX_QUEUED_MESSAGES);
 }
 
 void
@@ -237,11 +300,9 @@ vg_server_stream_started(vg_server *server, vg_call *call)
 void
 vg_server_call_released(vg_server *server, vg_call *call)
 {
-    if (!call->is_stream) {
-        atomic_fetch_sub(&server->inflight_unary, 1);
+    vg_admission_leave(server->admission, call);
+    if (!call->is_stream)
         return;
-    }
-    atomic_fetch_sub(&server->open_streams, 1);
     pthread_mutex_lock(&server->streams_lock);
     for (vg_stream_link **p = &server->streams; *p; p = &(*p)->next) {
         if ((*p)->call == call) {
@@ -257,6 +318,67 @@ vg_server_call_released(vg_server *server, vg_call *call)
 
 /* --- life cycle ------------------------------------------------------------------ */
 
+/* Health-only listeners serve grpc.health.v1 and nothing else (unknown methods get
+ * UNIMPLEMENTED there). */
+static bool
+vg_endpoint_serves(const vg_endpoint *endpoint, const vg_method *method)
+{
+    return !endpoint->listener->health_only ||
+           strcmp(method->service, "grpc.health.v1.Health") == 0;
+}
+
+static int
+vg_endpoint_init(vg_server *server, vg_endpoint *endpoint,
+                 const vg_listener_config *listener, const grpc_channel_args *args,
+                 char **error)
+{
+    size_t n_methods = 0;
+
+    endpoint->server = server;
+    endpoint->listener = listener;
+    endpoint->grpc = grpc_server_create(args, NULL);
+    grpc_server_register_completion_queue(endpoint->grpc, server->cq, NULL);
+    if (server->direct_cq)
+        grpc_server_register_completion_queue(endpoint->grpc, server->direct_cq, NULL);
+
+    endpoint->slots = calloc(vg_methods_count + 1, sizeof(*endpoint->slots));
+    if (!endpoint->slots)
+        abort();
+    for (size_t i = 0; i < vg_methods_count; i++) {
+        const vg_method *method = &vg_methods[i];
+        bool with_payload = method->kind == VG_RPC_UNARY ||
+                            method->kind == VG_RPC_SERVER_STREAMING;
+        vg_request_slot *slot;
+
+        if (!vg_endpoint_serves(endpoint, method))
+            continue;
+        slot = &endpoint->slots[n_methods++];
+        slot->method = method;
+        /* Unary calls that would go to the pool are requested on the direct queue. */
+        slot->cq = server->direct_cq && method->kind == VG_RPC_UNARY &&
+                           method->exec == VG_EXEC_WORKER
+                       ? server->direct_cq
+                       : server->cq;
+        slot->registered = grpc_server_register_method(
+            endpoint->grpc, method->path, NULL,
+            with_payload ? GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER
+                         : GRPC_SRM_PAYLOAD_NONE,
+            0);
+    }
+    endpoint->n_slots = n_methods + 1; /* the catch-all is the last one */
+    for (size_t i = 0; i < endpoint->n_slots; i++) {
+        endpoint->slots[i].tag.on_complete = vg_server_slot_done;
+        endpoint->slots[i].server = server;
+        endpoint->slots[i].endpoint = endpoint;
+        if (!endpoint->slots[i].cq)
+            endpoint->slots[i].cq = server->cq; /* the catch-all */
+    }
+
+    endpoint->port = vg_listener_bind(listener, endpoint->grpc, server->config.tls_refresh_s,
+                                      error);
+    return endpoint->port < 0 ? -1 : 0;
+}
+
 vg_server *
 vg_server_new(const vg_server_config *config, vg_loop *loop, vg_worker_pool *pool,
               char **error)
@@ -271,6 +393,20 @@ vg_server_new(const vg_server_config *config, vg_loop *loop, vg_worker_pool *poo
     server->loop = loop;
     server->pool = pool;
     pthread_mutex_init(&server->streams_lock, NULL);
+    server->admission = vg_admission_new();
+
+    server->listeners = calloc(config->n_listeners ? config->n_listeners : 1,
+                               sizeof(*server->listeners));
+    if (!server->listeners)
+        abort();
+    for (size_t i = 0; i < config->n_listeners; i++) {
+        server->listeners[i] = config->listeners[i];
+        if (vg_listener_check(&server->listeners[i], config->allow_insecure_plaintext,
+                              error) < 0) {
+            vg_server_free(server);
+            return NULL;
+        }
+    }
 
     args[0] = (grpc_arg){ .type = GRPC_ARG_INTEGER,
                           .key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH,
@@ -284,45 +420,25 @@ vg_server_new(const vg_server_config *config, vg_loop *loop, vg_worker_pool *poo
                           .key = GRPC_ARG_MAX_SEND_MESSAGE_LENGTH,
                           .value.integer = -1 };
 
-    server->grpc = grpc_server_create(&channel_args, NULL);
     server->cq = grpc_completion_queue_create_for_next(NULL);
-    grpc_server_register_completion_queue(server->grpc, server->cq, NULL);
-
-    server->n_slots = vg_methods_count + 1;
-    server->slots = calloc(server->n_slots, sizeof(*server->slots));
-    if (!server->slots)
+    if (config->direct_threads > 0) {
+        server->direct_cq = grpc_completion_queue_create_for_next(NULL);
+        server->direct_threads = calloc(config->direct_threads,
+                                        sizeof(*server->direct_threads));
+        if (!server->direct_threads)
+            abort();
+    }
+    server->endpoints = calloc(config->n_listeners ? config->n_listeners : 1,
+                               sizeof(*server->endpoints));
+    if (!server->endpoints)
         abort();
-    for (size_t i = 0; i < vg_methods_count; i++) {
-        const vg_method *method = &vg_methods[i];
-        bool with_payload = method->kind == VG_RPC_UNARY ||
-                            method->kind == VG_RPC_SERVER_STREAMING;
-        vg_request_slot *slot = &server->slots[i];
-
-        slot->method = method;
-        slot->registered = grpc_server_register_method(
-            server->grpc, method->path, NULL,
-            with_payload ? GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER
-                         : GRPC_SRM_PAYLOAD_NONE,
-            0);
-    }
-    for (size_t i = 0; i < server->n_slots; i++) {
-        server->slots[i].tag.on_complete = vg_server_slot_done;
-        server->slots[i].server = server;
-    }
-
-    server->ports = calloc(config->n_listen ? config->n_listen : 1, sizeof(int));
-    for (size_t i = 0; i < config->n_listen; i++) {
-        grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
-        int port = grpc_server_add_http2_port(server->grpc, config->listen[i], creds);
-
-        grpc_server_credentials_release(creds);
-        if (port == 0) {
-            if (error && asprintf(error, "cannot listen on '%s'", config->listen[i]) < 0)
-                *error = NULL;
+    for (size_t i = 0; i < config->n_listeners; i++) {
+        server->n_endpoints++;
+        if (vg_endpoint_init(server, &server->endpoints[i], &server->listeners[i],
+                             &channel_args, error) < 0) {
             vg_server_free(server);
             return NULL;
         }
-        server->ports[i] = strncmp(config->listen[i], "unix:", 5) == 0 ? 0 : port;
     }
     return server;
 }
@@ -330,18 +446,27 @@ vg_server_new(const vg_server_config *config, vg_loop *loop, vg_worker_pool *poo
 int
 vg_server_port(const vg_server *server, size_t index)
 {
-    return index < server->config.n_listen ? server->ports[index] : 0;
+    return index < server->n_endpoints ? server->endpoints[index].port : 0;
 }
 
 int
 vg_server_start(vg_server *server)
 {
-    grpc_server_start(server->grpc);
+    for (size_t i = 0; i < server->n_endpoints; i++)
+        grpc_server_start(server->endpoints[i].grpc);
     if (pthread_create(&server->cq_thread, NULL, vg_server_cq_main, server) != 0)
         return -1;
     server->cq_thread_started = true;
-    for (size_t i = 0; i < server->n_slots; i++)
-        vg_server_post(&server->slots[i]);
+    for (size_t i = 0; i < server->config.direct_threads; i++) {
+        if (pthread_create(&server->direct_threads[i], NULL, vg_server_direct_main,
+                           server) != 0)
+            return -1;
+        server->n_direct_threads = i + 1;
+    }
+    for (size_t i = 0; i < server->n_endpoints; i++) {
+        for (size_t j = 0; j < server->endpoints[i].n_slots; j++)
+            vg_server_post(&server->endpoints[i].slots[j]);
+    }
     return 0;
 }
 
@@ -359,9 +484,12 @@ vg_server_shutdown_finished(void *data)
 static void
 vg_server_shutdown_tag_done(vg_tag *tag, bool ok)
 {
-    vg_server *server = (vg_server *)((char *)tag - offsetof(vg_server, shutdown_tag));
+    vg_endpoint *endpoint = (vg_endpoint *)((char *)tag - offsetof(vg_endpoint, shutdown_tag));
+    vg_server *server = endpoint->server;
 
-    vg_loop_post(server->loop, vg_server_shutdown_finished, server);
+    /* Every listener's calls are released: the last one reports. */
+    if (atomic_fetch_sub(&server->endpoints_open, 1) == 1)
+        vg_loop_post(server->loop, vg_server_shutdown_finished, server);
 }
 
 static void
@@ -370,7 +498,8 @@ vg_server_grace_expired(uv_timer_t *timer)
     vg_server *server = timer->data;
 
     vg_log_warn("shutdown grace period over: cancelling the calls still running");
-    grpc_server_cancel_all_calls(server->grpc);
+    for (size_t i = 0; i < server->n_endpoints; i++)
+        grpc_server_cancel_all_calls(server->endpoints[i].grpc);
 }
 
 /*
@@ -384,7 +513,15 @@ vg_server_stop_listening(uv_timer_t *timer)
     vg_server *server = timer->data;
     vg_stream_link *streams = NULL;
 
-    grpc_server_shutdown_and_notify(server->grpc, server->cq, &server->shutdown_tag);
+    atomic_store(&server->endpoints_open, server->n_endpoints);
+    if (server->n_endpoints == 0)
+        vg_loop_post(server->loop, vg_server_shutdown_finished, server);
+    for (size_t i = 0; i < server->n_endpoints; i++) {
+        vg_endpoint *endpoint = &server->endpoints[i];
+
+        endpoint->shutdown_tag.on_complete = vg_server_shutdown_tag_done;
+        grpc_server_shutdown_and_notify(endpoint->grpc, server->cq, &endpoint->shutdown_tag);
+    }
 
     pthread_mutex_lock(&server->streams_lock);
     for (vg_stream_link *link = server->streams; link; link = link->next) {
@@ -418,7 +555,6 @@ vg_server_shutdown(vg_server *server, unsigned grace_ms, void (*done)(void *data
     atomic_store(&server->shutting_down, true);
     server->shutdown_done = done;
     server->shutdown_data = data;
-    server->shutdown_tag.on_complete = vg_server_shutdown_tag_done;
     server->grace_ms = grace_ms;
 
     /*
@@ -439,13 +575,17 @@ vg_server_free(vg_server *server)
 {
     if (!server)
         return NULL;
-    if (server->grpc) {
+    for (size_t i = 0; i < server->n_endpoints; i++) {
+        vg_endpoint *endpoint = &server->endpoints[i];
+
+        if (!endpoint->grpc)
+            continue;
         if (!atomic_load(&server->shutting_down)) {
             /* Never started or never shut down: shut down synchronously. */
-            grpc_server_shutdown_and_notify(server->grpc, server->cq, NULL);
-            grpc_server_cancel_all_calls(server->grpc);
+            grpc_server_shutdown_and_notify(endpoint->grpc, server->cq, NULL);
+            grpc_server_cancel_all_calls(endpoint->grpc);
         }
-        grpc_server_destroy(server->grpc);
+        grpc_server_destroy(endpoint->grpc);
     }
     if (server->cq) {
         grpc_completion_queue_shutdown(server->cq);
@@ -459,9 +599,25 @@ vg_server_free(vg_server *server)
         }
         grpc_completion_queue_destroy(server->cq);
     }
+    if (server->direct_cq) {
+        grpc_completion_queue_shutdown(server->direct_cq);
+        for (size_t i = 0; i < server->n_direct_threads; i++)
+            pthread_join(server->direct_threads[i], NULL);
+        if (server->n_direct_threads == 0) {
+            while (grpc_completion_queue_next(server->direct_cq,
+                                              gpr_inf_future(GPR_CLOCK_MONOTONIC),
+                                              NULL).type != GRPC_QUEUE_SHUTDOWN) {
+            }
+        }
+        grpc_completion_queue_destroy(server->direct_cq);
+    }
+    free(server->direct_threads);
     pthread_mutex_destroy(&server->streams_lock);
-    free(server->slots);
-    free(server->ports);
+    server->admission = vg_admission_free(server->admission);
+    for (size_t i = 0; i < server->n_endpoints; i++)
+        free(server->endpoints[i].slots);
+    free(server->endpoints);
+    free(server->listeners);
     free(server);
     return NULL;
 }

@@ -6,30 +6,37 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "server/runtime/loop.h"
 #include "server/runtime/worker-pool.h"
+#include "server/transport/listeners.h"
 
 typedef struct vg_server vg_server;
 
 typedef struct vg_server_config {
-    /* "host:port" (port 0 picks a free one) or "unix:/path". */
-    const char *const *listen;
-    size_t n_listen;
-    /* Unary calls admitted at once (queued for or running on a worker). Past it, calls
-     * fail with RESOURCE_EXHAUSTED instead of queueing without bound. */
-    size_t max_inflight;
-    /* Streaming calls open at once. */
-    size_t max_streams;
-    /* Largest request accepted; larger ones fail with RESOURCE_EXHAUSTED. */
+    /* Where to listen, how securely, and the role of the callers there (listeners.h).
+     * A health-only listener serves grpc.health.v1 alone (a probe port). The strings
+     * must outlive the server. */
+    const vg_listener_config *listeners;
+    size_t n_listeners;
+    /* Allows plaintext TCP listeners on non-loopback addresses. */
+    bool allow_insecure_plaintext;
+    /* How often TLS certificate, key and CA files are re-read, in seconds. */
+    unsigned tls_refresh_s;
+    /* Largest request accepted; larger ones fail with RESOURCE_EXHAUSTED. gRPC core
+     * applies it, so it is fixed for the server's life. The other limits (calls,
+     * streams, sizes of responses, queues) are read from server/limits.h at each call. */
     size_t max_message_bytes;
-    /* Messages a stream may have waiting for a slow client. */
-    size_t max_queued_messages;
+    /* Threads that run unary libvirt-calling handlers themselves, without the hop to
+     * the worker pool (server.c explains); 0 sends every such call to the pool. */
+    size_t direct_threads;
 } vg_server_config;
 
-/* Creates the server and binds every listener. On failure returns NULL and sets
- * `*error` to a malloc'ed message. */
+/* Creates the server, checks and binds every listener (vg_listener_check: plaintext
+ * TCP only on loopback unless allowed, readable certificate files; Unix socket mode and
+ * group set). On failure returns NULL and sets `*error` to a malloc'ed message. */
 vg_server *vg_server_new(const vg_server_config *config, vg_loop *loop,
                          vg_worker_pool *pool, char **error);
 /* The port bound for listener `index` (useful with port 0); 0 for unix sockets. */

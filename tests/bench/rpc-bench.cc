@@ -58,6 +58,7 @@ struct Options {
     int domains = 1000;
     std::vector<int> concurrency = {1, 8, 64};
     bool peers = true;
+    std::string qemu_domain; // a running guest on qemu:///system, or empty
 };
 
 // One call of a case, made by one thread on its own connection; false when it failed.
@@ -70,6 +71,7 @@ struct Case {
     std::string cost_of; // whose CPU is measured: "virtgrpcd", "libvirtd", "in-process"
     pid_t pid;           // that process
     MakeCall make;
+    pid_t libvirtd = -1; // also sampled: libvirtd's CPU per call behind the gateway
 };
 
 struct Result {
@@ -79,6 +81,7 @@ struct Result {
     double p50_us = 0;
     double p99_us = 0;
     double cpu_us_per_call = 0;
+    double libvirtd_us_per_call = -1; // -1: not sampled
     double rss_mib = 0;
 };
 
@@ -131,6 +134,7 @@ Result Measure(const Case &c, int concurrency, double seconds)
         });
     }
     ProcessSample before = Sample(c.pid);
+    ProcessSample libvirtd_before = Sample(c.libvirtd > 0 ? c.libvirtd : c.pid);
     auto start = Steady::now();
     end = start + std::chrono::duration_cast<Steady::duration>(
                       std::chrono::duration<double>(seconds));
@@ -139,6 +143,7 @@ Result Measure(const Case &c, int concurrency, double seconds)
         thread.join();
     double wall_s = std::chrono::duration<double>(Steady::now() - start).count();
     ProcessSample after = Sample(c.pid);
+    ProcessSample libvirtd_after = Sample(c.libvirtd > 0 ? c.libvirtd : c.pid);
 
     std::vector<double> all;
     for (auto &mine : latencies)
@@ -150,6 +155,9 @@ Result Measure(const Case &c, int concurrency, double seconds)
     result.p50_us = Percentile(all, 50);
     result.p99_us = Percentile(all, 99);
     result.cpu_us_per_call = (after.cpu_s - before.cpu_s) * 1e6 / double(std::max(1L, result.calls));
+    if (c.libvirtd > 0)
+        result.libvirtd_us_per_call = (libvirtd_after.cpu_s - libvirtd_before.cpu_s) * 1e6 /
+                                      double(std::max(1L, result.calls));
     result.rss_mib = double(after.rss_kib) / 1024.0;
     return result;
 }
@@ -181,21 +189,21 @@ MakeCall Unary(const std::string &target, Request request,
     };
 }
 
-// A Call that does virDomainGetInfo on domain "test" of its own connection to `uri`; the
+// A Call that does virDomainGetInfo on domain `name` of its own connection to `uri`; the
 // domain handle is looked up once, as a libvirt C client would keep it.
-MakeCall LibvirtGetInfo(const std::string &uri)
+MakeCall LibvirtGetInfo(const std::string &uri, const std::string &name = "test")
 {
-    return [uri](int) -> Call {
+    return [uri, name](int) -> Call {
         virConnectPtr conn = virConnectOpen(uri.c_str());
         if (!conn) {
             std::fprintf(stderr, "rpc-bench: virConnectOpen(%s): %s\n", uri.c_str(),
                          virGetLastErrorMessage());
             return nullptr;
         }
-        virDomainPtr dom = virDomainLookupByName(conn, "test");
+        virDomainPtr dom = virDomainLookupByName(conn, name.c_str());
         if (!dom) {
-            std::fprintf(stderr, "rpc-bench: %s: no domain \"test\": %s\n", uri.c_str(),
-                         virGetLastErrorMessage());
+            std::fprintf(stderr, "rpc-bench: %s: no domain '%s': %s\n", uri.c_str(),
+                         name.c_str(), virGetLastErrorMessage());
             virConnectClose(conn);
             return nullptr;
         }
@@ -270,6 +278,7 @@ Options Parse(int argc, char **argv)
         {"domains", required_argument, nullptr, 'd'},
         {"concurrency", required_argument, nullptr, 'c'},
         {"no-peers", no_argument, nullptr, 'n'},
+        {"qemu-domain", required_argument, nullptr, 'q'},
         {"help", no_argument, nullptr, 'h'},
         {nullptr, 0, nullptr, 0},
     };
@@ -293,9 +302,13 @@ Options Parse(int argc, char **argv)
         case 'n':
             options.peers = false;
             break;
+        case 'q':
+            options.qemu_domain = optarg;
+            break;
         default:
             std::printf("usage: rpc-bench [--seconds=S] [--rounds=R] [--domains=N] "
-                        "[--concurrency=1,8,64] [--no-peers]\n");
+                        "[--concurrency=1,8,64] [--no-peers] "
+                        "[--qemu-domain=RUNNING_GUEST]\n");
             std::exit(opt == 'h' ? 0 : 2);
         }
     }
@@ -354,6 +367,36 @@ int main(int argc, char **argv)
             std::fprintf(stderr, "rpc-bench: no libvirtd (/run/libvirtd.pid): remote peer "
                                  "skipped\n");
     }
+    // Against a real hypervisor: a second virtgrpcd on qemu:///system, next to a C client
+    // of libvirtd holding the guest's handle (the job the gateway must not slow by more
+    // than 25%). Both cost libvirtd CPU, sampled for both.
+    std::unique_ptr<testing::VirtgrpcdProcess> qemu_server;
+    if (!options.qemu_domain.empty()) {
+        pid_t libvirtd = LibvirtdPid();
+        testing::VirtgrpcdProcess::Options qemu_options;
+        qemu_options.connect_uri = "qemu:///system";
+        qemu_server = std::make_unique<testing::VirtgrpcdProcess>(qemu_options);
+        if (!qemu_server->running() || libvirtd <= 0) {
+            std::fprintf(stderr, "rpc-bench: no virtgrpcd on qemu:///system or no libvirtd\n%s",
+                         qemu_server->Log().c_str());
+            return 1;
+        }
+        v1::GetDomainInfoRequest guest_info;
+        guest_info.mutable_domain()->set_name(options.qemu_domain);
+        v1::GetDomainStateRequest guest_state;
+        guest_state.mutable_domain()->set_name(options.qemu_domain);
+        const std::string &qemu_target = qemu_server->target();
+        small.push_back({"qemu GetDomainInfo", "virtgrpcd", qemu_server->pid(),
+                         Unary<v1::DomainService>(qemu_target, guest_info,
+                                                  &v1::DomainService::Stub::GetDomainInfo),
+                         libvirtd});
+        small.push_back({"qemu GetDomainState", "virtgrpcd", qemu_server->pid(),
+                         Unary<v1::DomainService>(qemu_target, guest_state,
+                                                  &v1::DomainService::Stub::GetDomainState),
+                         libvirtd});
+        small.push_back({"qemu direct C GetInfo", "libvirtd", libvirtd,
+                         LibvirtGetInfo("qemu:///system", options.qemu_domain)});
+    }
     std::vector<Case> large = {
         {"ListDomains (" + std::to_string(options.domains + 1) + ")", "virtgrpcd", server.pid(),
          Unary<v1::DomainService>(target, v1::ListDomainsRequest(),
@@ -382,12 +425,13 @@ int main(int argc, char **argv)
     all.insert(all.end(), large.begin(), large.end());
     std::map<std::string, std::map<int, Result>> median;
     long errors = 0;
-    std::printf("%-28s %4s %8s %6s %9s %9s %9s %12s %-10s %8s\n", "case", "conc", "calls",
-                "errors", "calls/s", "p50 us", "p99 us", "CPU us/call", "(of)", "RSS MiB");
+    std::printf("%-28s %4s %8s %6s %9s %9s %9s %12s %-10s %8s %s\n", "case", "conc", "calls",
+                "errors", "calls/s", "p50 us", "p99 us", "CPU us/call", "(of)", "RSS MiB",
+                "libvirtd us/call");
     for (const Case &one : all) {
         for (int c : options.concurrency) {
             auto &rounds = results[one.name][c];
-            std::vector<double> calls, qps, p50, p99, cpu, rss;
+            std::vector<double> calls, qps, p50, p99, cpu, rss, behind;
             Result m;
             for (const Result &r : rounds) {
                 calls.push_back(double(r.calls));
@@ -396,6 +440,7 @@ int main(int argc, char **argv)
                 p99.push_back(r.p99_us);
                 cpu.push_back(r.cpu_us_per_call);
                 rss.push_back(r.rss_mib);
+                behind.push_back(r.libvirtd_us_per_call);
                 m.errors += r.errors;
             }
             m.calls = long(Median(calls));
@@ -404,11 +449,15 @@ int main(int argc, char **argv)
             m.p99_us = Median(p99);
             m.cpu_us_per_call = Median(cpu);
             m.rss_mib = Median(rss);
+            m.libvirtd_us_per_call = Median(behind);
             median[one.name][c] = m;
             errors += m.errors;
-            std::printf("%-28s %4d %8ld %6ld %9.0f %9.1f %9.1f %12.1f %-10s %8.1f\n",
+            std::printf("%-28s %4d %8ld %6ld %9.0f %9.1f %9.1f %12.1f %-10s %8.1f",
                         one.name.c_str(), c, m.calls, m.errors, m.qps, m.p50_us, m.p99_us,
                         m.cpu_us_per_call, one.cost_of.c_str(), m.rss_mib);
+            if (m.libvirtd_us_per_call >= 0)
+                std::printf(" %10.1f", m.libvirtd_us_per_call);
+            std::printf("\n");
         }
     }
     std::printf("(medians over %d interleaved round(s) of %.1f s per case and concurrency)\n",
@@ -444,6 +493,16 @@ int main(int argc, char **argv)
                 std::printf("c=1   %s p50 %.2f ms (target < 10 ms) %s\n", one.name.c_str(),
                             p50_ms, p50_ms < 10 ? "met" : "NOT met");
             }
+    }
+    if (median.count("qemu direct C GetInfo")) {
+        for (int c : options.concurrency) {
+            double gateway = median["qemu GetDomainInfo"][c].p50_us;
+            double direct = median["qemu direct C GetInfo"][c].p50_us;
+            double ratio = gateway / std::max(1e-9, direct);
+            std::printf("c=%-3d qemu GetDomainInfo p50 / direct C client GetInfo p50 %5.2fx "
+                        "(target <= 1.25x) %s\n",
+                        c, ratio, ratio <= 1.25 ? "met" : "NOT met");
+        }
     }
     std::printf("\nerrors                 %ld\n", errors);
     return errors ? 1 : 0;

@@ -1,12 +1,19 @@
 // The generated C client (<virtgrpc/virtgrpc.h>, vgc_*) against the real virtgrpcd:
-// typed unary calls, the failure status with libvirt's error, deadlines against a
-// server that is not there, and the server-streaming Health.Watch including a cancel
-// from another thread.
+// typed unary calls, the failure status with libvirt's error, the connection options
+// (Unix socket target, default deadline, max message size), many threads on one
+// client, server streams in both forms (iterator _next, callback _each) with cancels
+// from another thread, bidirectional streams (reflection, console), and deadlines
+// against a server that is not there.
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <iostream>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
 #include <future>
 #include <string>
 #include <thread>
@@ -34,6 +41,10 @@ using Unpacked = std::unique_ptr<Message, FreeUnpacked>;
 constexpr int64_t kDeadlineMs = 10000;
 
 class CClientTest : public ServerTest {
+  public:
+    CClientTest() = default;
+    explicit CClientTest(VirtgrpcdProcess::Options options) : ServerTest(std::move(options)) {}
+
   protected:
     void SetUp() override {
         ServerTest::SetUp();
@@ -269,6 +280,548 @@ TEST_F(CClientTest, CancelFromAnotherThreadEndsABlockedNext) {
     vg_status_clear(&read_status);
     vg_client_stream_free(stream);
     EXPECT_TRUE(ServerStillServes());
+}
+
+// --- connection options ------------------------------------------------------------
+
+// Connects a second client with `options` (target filled in when empty).
+class OptionsTest : public CClientTest {
+  protected:
+    vg_client *Connect(vg_client_options options) {
+        if (options.target == nullptr)
+            options.target = server().target().c_str();
+        vg_client *client = nullptr;
+        EXPECT_EQ(vg_client_new(&options, &client, &status_), 0) << status_.message;
+        return client;
+    }
+};
+
+TEST_F(OptionsTest, ResponseLargerThanMaxMessageBytesFailsResourceExhausted) {
+    vg_client_options options = {};
+    options.max_message_bytes = 16;  // a ListDomains response is larger
+    vg_client *small = Connect(options);
+    ASSERT_NE(small, nullptr);
+
+    Virtgrpc__V1__ListDomainsRequest request = VIRTGRPC__V1__LIST_DOMAINS_REQUEST__INIT;
+    Virtgrpc__V1__ListDomainsResponse *raw = nullptr;
+    EXPECT_EQ(vgc_domain_service_list_domains(small, &request, &raw, kDeadlineMs, &status_), -1);
+    EXPECT_EQ(raw, nullptr);
+    EXPECT_EQ(status_.code, VG_CODE_RESOURCE_EXHAUSTED) << status_.message;
+    vg_status_clear(&status_);
+
+    // Small responses still fit, and the default client is unaffected.
+    Virtgrpc__V1__DomainRef ref = NameRef(kStockDomainName);
+    Virtgrpc__V1__IsDomainActiveRequest active = VIRTGRPC__V1__IS_DOMAIN_ACTIVE_REQUEST__INIT;
+    active.domain = &ref;
+    Virtgrpc__V1__IsDomainActiveResponse *is_active = nullptr;
+    EXPECT_EQ(vgc_domain_service_is_domain_active(small, &active, &is_active, kDeadlineMs,
+                                                  &status_),
+              0)
+        << status_.message;
+    Unpacked<Virtgrpc__V1__IsDomainActiveResponse> answer(is_active);
+    EXPECT_TRUE(is_active != nullptr && is_active->active);
+    EXPECT_EQ(vgc_domain_service_list_domains(client_, &request, &raw, kDeadlineMs, &status_), 0);
+    Unpacked<Virtgrpc__V1__ListDomainsResponse> listed(raw);
+    vg_client_free(small);
+}
+
+TEST_F(OptionsTest, DefaultDeadlineEndsAStreamOpenedWithDeadlineZero) {
+    vg_client_options options = {};
+    options.default_deadline_ms = 300;
+    vg_client *quick = Connect(options);
+    ASSERT_NE(quick, nullptr);
+
+    Virtgrpc__V1__WatchEventsRequest request = VIRTGRPC__V1__WATCH_EVENTS_REQUEST__INIT;
+    vg_client_stream *stream = nullptr;
+    auto started = std::chrono::steady_clock::now();
+    ASSERT_EQ(vgc_event_service_watch_events_open(quick, &request, 0, &stream, &status_), 0)
+        << status_.message;
+    int rc;
+    Virtgrpc__V1__DomainEvent *event = nullptr;
+    while ((rc = vgc_event_service_watch_events_next(stream, &event, &status_)) == 1)
+        Unpacked<Virtgrpc__V1__DomainEvent> unused(event);  // current_domains first
+    auto took = std::chrono::steady_clock::now() - started;
+
+    EXPECT_EQ(rc, -1);
+    EXPECT_EQ(status_.code, VG_CODE_DEADLINE_EXCEEDED) << status_.message;
+    EXPECT_GE(took, std::chrono::milliseconds(250));
+    EXPECT_LT(took, std::chrono::seconds(5));
+    vg_client_stream_free(stream);
+    vg_client_free(quick);
+}
+
+TEST_F(OptionsTest, KeepaliveOptionsAreAcceptedAndCallsWork) {
+    vg_client_options options = {};
+    options.keepalive_time_ms = 10000;
+    options.keepalive_timeout_ms = 5000;
+    options.keepalive_without_calls = true;
+    vg_client *kept = Connect(options);
+    ASSERT_NE(kept, nullptr);
+    Virtgrpc__V1__ListDomainsRequest request = VIRTGRPC__V1__LIST_DOMAINS_REQUEST__INIT;
+    Virtgrpc__V1__ListDomainsResponse *raw = nullptr;
+    EXPECT_EQ(vgc_domain_service_list_domains(kept, &request, &raw, kDeadlineMs, &status_), 0)
+        << status_.message;
+    Unpacked<Virtgrpc__V1__ListDomainsResponse> listed(raw);
+    vg_client_free(kept);
+
+    options.keepalive_time_ms = -1;
+    vg_client *rejected = nullptr;
+    EXPECT_EQ(vg_client_new(&options, &rejected, &status_), -1);
+    EXPECT_EQ(rejected, nullptr);
+    EXPECT_EQ(status_.code, VG_CODE_INVALID_ARGUMENT);
+}
+
+// The server also listens on a Unix socket; the client reaches it as "unix:PATH".
+class UnixSocketTest : public CClientTest {
+  public:
+    UnixSocketTest() : CClientTest(WithSocket()) {}
+
+  protected:
+    static std::string SocketPath() {
+        // sun_path holds 108 bytes: Bazel's TEST_TMPDIR can be longer.
+        static const std::string path =
+            "/tmp/vg-c-client-" + std::to_string(getpid()) + ".sock";
+        return path;
+    }
+    static VirtgrpcdProcess::Options WithSocket() {
+        VirtgrpcdProcess::Options options;
+        options.extra_args = {"--listen=unix:" + SocketPath()};
+        return options;
+    }
+    void TearDown() override {
+        CClientTest::TearDown();
+        std::remove(SocketPath().c_str());
+    }
+};
+
+TEST_F(UnixSocketTest, UnixTargetReachesTheServer) {
+    std::string target = "unix:" + SocketPath();
+    vg_client_options options = {};
+    options.target = target.c_str();
+    vg_client *local = nullptr;
+    ASSERT_EQ(vg_client_new(&options, &local, &status_), 0) << status_.message;
+
+    Virtgrpc__V1__ListDomainsRequest request = VIRTGRPC__V1__LIST_DOMAINS_REQUEST__INIT;
+    Virtgrpc__V1__ListDomainsResponse *raw = nullptr;
+    ASSERT_EQ(vgc_domain_service_list_domains(local, &request, &raw, kDeadlineMs, &status_), 0)
+        << status_.message;
+    Unpacked<Virtgrpc__V1__ListDomainsResponse> response(raw);
+    ASSERT_EQ(response->n_domains, 1u);
+    EXPECT_STREQ(response->domains[0]->uuid, kStockDomainUuid);
+    vg_client_free(local);
+}
+
+// --- threads -------------------------------------------------------------------------
+
+TEST_F(CClientTest, ManyThreadsMixCallsAndStreamsOnOneClient) {
+    constexpr int kThreads = 16;
+    constexpr int kCallsEach = 40;
+    std::atomic<int> failures{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; t++) {
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < kCallsEach; i++) {
+                vg_status status = {};
+                if (t % 4 == 0 && i % 8 == 0) {
+                    // A stream opened, read once and cancelled in the middle of the load.
+                    Virtgrpc__V1__WatchEventsRequest request =
+                        VIRTGRPC__V1__WATCH_EVENTS_REQUEST__INIT;
+                    vg_client_stream *stream = nullptr;
+                    Virtgrpc__V1__DomainEvent *event = nullptr;
+                    if (vgc_event_service_watch_events_open(client_, &request, kDeadlineMs,
+                                                            &stream, &status) < 0 ||
+                        vgc_event_service_watch_events_next(stream, &event, &status) != 1 ||
+                        event->event_case != VIRTGRPC__V1__DOMAIN_EVENT__EVENT_CURRENT_DOMAINS)
+                        failures++;
+                    Unpacked<Virtgrpc__V1__DomainEvent> unused(event);
+                    vg_client_stream_cancel(stream);
+                    vg_client_stream_free(stream);
+                } else {
+                    Virtgrpc__V1__DomainRef ref = NameRef(kStockDomainName);
+                    Virtgrpc__V1__GetDomainInfoRequest request =
+                        VIRTGRPC__V1__GET_DOMAIN_INFO_REQUEST__INIT;
+                    request.domain = &ref;
+                    Virtgrpc__V1__DomainInfo *info = nullptr;
+                    if (vgc_domain_service_get_domain_info(client_, &request, &info,
+                                                           kDeadlineMs, &status) < 0)
+                        failures++;
+                    Unpacked<Virtgrpc__V1__DomainInfo> unused(info);
+                }
+                vg_status_clear(&status);
+            }
+        });
+    }
+    for (std::thread &thread : threads)
+        thread.join();
+    EXPECT_EQ(failures.load(), 0);
+    EXPECT_TRUE(ServerStillServes());
+}
+
+// --- server streams: iterator and callback forms ----------------------------------------
+
+class EventStreamTest : public CClientTest {
+  protected:
+    // Opens WatchEvents for the stock domain's lifecycle events, no deadline, and reads
+    // the opening current_domains message.
+    vg_client_stream *OpenLifecycleWatch() {
+        Virtgrpc__V1__DomainRef ref = NameRef(kStockDomainName);
+        Virtgrpc__V1__DomainRef *refs[] = {&ref};
+        Virtgrpc__V1__EventKind kinds[] = {VIRTGRPC__V1__EVENT_KIND__EVENT_KIND_LIFECYCLE};
+        Virtgrpc__V1__WatchEventsRequest request = VIRTGRPC__V1__WATCH_EVENTS_REQUEST__INIT;
+        request.n_domains = 1;
+        request.domains = refs;
+        request.n_kinds = 1;
+        request.kinds = kinds;
+        vg_client_stream *stream = nullptr;
+        EXPECT_EQ(vgc_event_service_watch_events_open(client_, &request, -1, &stream, &status_),
+                  0)
+            << status_.message;
+        Virtgrpc__V1__DomainEvent *first = nullptr;
+        EXPECT_EQ(vgc_event_service_watch_events_next(stream, &first, &status_), 1);
+        Unpacked<Virtgrpc__V1__DomainEvent> current(first);
+        EXPECT_TRUE(first != nullptr &&
+                    first->event_case == VIRTGRPC__V1__DOMAIN_EVENT__EVENT_CURRENT_DOMAINS);
+        return stream;
+    }
+
+    // Destroys the stock domain through the C client.
+    void DestroyStockDomain() {
+        Virtgrpc__V1__DomainRef ref = NameRef(kStockDomainName);
+        Virtgrpc__V1__DestroyDomainRequest request = VIRTGRPC__V1__DESTROY_DOMAIN_REQUEST__INIT;
+        request.domain = &ref;
+        Virtgrpc__V1__Domain *raw = nullptr;
+        vg_status status = {};
+        EXPECT_EQ(vgc_domain_service_destroy_domain(client_, &request, &raw, kDeadlineMs,
+                                                    &status),
+                  0)
+            << status.message;
+        Unpacked<Virtgrpc__V1__Domain> destroyed(raw);
+        vg_status_clear(&status);
+    }
+};
+
+TEST_F(EventStreamTest, IteratorReadsTheLifecycleEventOfADestroy) {
+    vg_client_stream *stream = OpenLifecycleWatch();
+    ASSERT_NE(stream, nullptr);
+    DestroyStockDomain();
+
+    Virtgrpc__V1__DomainEvent *raw = nullptr;
+    ASSERT_EQ(vgc_event_service_watch_events_next(stream, &raw, &status_), 1) << status_.message;
+    Unpacked<Virtgrpc__V1__DomainEvent> event(raw);
+    ASSERT_EQ(event->event_case, VIRTGRPC__V1__DOMAIN_EVENT__EVENT_LIFECYCLE);
+    EXPECT_EQ(event->lifecycle->type,
+              VIRTGRPC__V1__LIFECYCLE_EVENT_TYPE__LIFECYCLE_EVENT_TYPE_STOPPED);
+    EXPECT_STREQ(event->domain->name, kStockDomainName);
+    EXPECT_EQ(event->sequence, 2u);
+    vg_client_stream_free(stream);
+}
+
+struct SeenEvents {
+    std::atomic<int> lifecycle{0};
+    int stop_after = 0;
+};
+
+static int
+CountLifecycle(const Virtgrpc__V1__DomainEvent *event, void *user_data) {
+    auto *seen = static_cast<SeenEvents *>(user_data);
+    if (event->event_case == VIRTGRPC__V1__DOMAIN_EVENT__EVENT_LIFECYCLE)
+        seen->lifecycle++;
+    return seen->stop_after > 0 && seen->lifecycle >= seen->stop_after;
+}
+
+TEST_F(EventStreamTest, CallbackFormStopsWhenTheCallbackSaysSo) {
+    vg_client_stream *stream = OpenLifecycleWatch();
+    ASSERT_NE(stream, nullptr);
+    DestroyStockDomain();
+
+    SeenEvents seen;
+    seen.stop_after = 1;
+    EXPECT_EQ(vgc_event_service_watch_events_each(stream, CountLifecycle, &seen, &status_), 0)
+        << status_.message;
+    EXPECT_EQ(seen.lifecycle.load(), 1);
+    // Stopped by the callback: the call is cancelled, later reads say so.
+    Virtgrpc__V1__DomainEvent *raw = nullptr;
+    EXPECT_EQ(vgc_event_service_watch_events_next(stream, &raw, &status_), -1);
+    EXPECT_EQ(status_.code, VG_CODE_CANCELLED);
+    vg_client_stream_free(stream);
+}
+
+TEST_F(EventStreamTest, CancelFromAnotherThreadEndsACallbackLoop) {
+    vg_client_stream *stream = OpenLifecycleWatch();
+    ASSERT_NE(stream, nullptr);
+
+    SeenEvents seen;  // never stops by itself
+    vg_status loop_status = {};
+    std::future<int> loop = std::async(std::launch::async, [&] {
+        return vgc_event_service_watch_events_each(stream, CountLifecycle, &seen, &loop_status);
+    });
+    DestroyStockDomain();
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (seen.lifecycle == 0 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    ASSERT_EQ(seen.lifecycle.load(), 1) << "the callback never saw the destroy";
+    ASSERT_EQ(loop.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout)
+        << "the loop ended by itself";
+
+    vg_client_stream_cancel(stream);
+
+    ASSERT_EQ(loop.wait_for(std::chrono::seconds(5)), std::future_status::ready)
+        << "the cancel did not end the loop";
+    EXPECT_EQ(loop.get(), -1);
+    EXPECT_EQ(loop_status.code, VG_CODE_CANCELLED);
+    vg_status_clear(&loop_status);
+    vg_client_stream_free(stream);
+    EXPECT_TRUE(ServerStillServes());
+}
+
+// --- bidirectional streams -------------------------------------------------------------
+
+TEST_F(CClientTest, BidiReflectionListsTheServersServices) {
+    vg_client_stream *stream = nullptr;
+    ASSERT_EQ(vgc_grpc_reflection_v1_server_reflection_server_reflection_info_open(
+                  client_, kDeadlineMs, &stream, &status_),
+              0)
+        << status_.message;
+
+    // Two requests on one stream, answered in order.
+    for (int round = 0; round < 2; round++) {
+        Grpc__Reflection__V1__ServerReflectionRequest request =
+            GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__INIT;
+        request.message_request_case =
+            GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_LIST_SERVICES;
+        request.list_services = const_cast<char *>("*");
+        ASSERT_EQ(vgc_grpc_reflection_v1_server_reflection_server_reflection_info_send(
+                      stream, &request, &status_),
+                  0)
+            << status_.message;
+
+        Grpc__Reflection__V1__ServerReflectionResponse *raw = nullptr;
+        ASSERT_EQ(vgc_grpc_reflection_v1_server_reflection_server_reflection_info_next(
+                      stream, &raw, &status_),
+                  1)
+            << status_.message;
+        Unpacked<Grpc__Reflection__V1__ServerReflectionResponse> response(raw);
+        ASSERT_EQ(response->message_response_case,
+                  GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_LIST_SERVICES_RESPONSE);
+        bool has_domain_service = false;
+        for (size_t i = 0; i < response->list_services_response->n_service; i++) {
+            if (std::string(response->list_services_response->service[i]->name) ==
+                "virtgrpc.v1.DomainService")
+                has_domain_service = true;
+        }
+        EXPECT_TRUE(has_domain_service);
+    }
+    ASSERT_EQ(vg_client_stream_close_send(stream, &status_), 0) << status_.message;
+    Grpc__Reflection__V1__ServerReflectionResponse *end = nullptr;
+    EXPECT_EQ(vgc_grpc_reflection_v1_server_reflection_server_reflection_info_next(stream, &end,
+                                                                                 &status_),
+              0)
+        << status_.message;
+    vg_client_stream_free(stream);
+}
+
+// The test driver has no console (virDomainOpenConsole is VIR_ERR_NO_SUPPORT there; the
+// QEMU suite drives real consoles): the bidirectional stream carries libvirt's error.
+TEST_F(CClientTest, ConsoleOnTheTestDriverEndsWithLibvirtsNoSupport) {
+    vg_client_stream *stream = nullptr;
+    ASSERT_EQ(vgc_console_service_open_domain_console_open(client_, kDeadlineMs, &stream,
+                                                           &status_),
+              0)
+        << status_.message;
+    Virtgrpc__V1__DomainRef ref = NameRef(kStockDomainName);
+    Virtgrpc__V1__ConsoleOpen open = VIRTGRPC__V1__CONSOLE_OPEN__INIT;
+    open.domain = &ref;
+    Virtgrpc__V1__OpenDomainConsoleRequest request =
+        VIRTGRPC__V1__OPEN_DOMAIN_CONSOLE_REQUEST__INIT;
+    request.request_case = VIRTGRPC__V1__OPEN_DOMAIN_CONSOLE_REQUEST__REQUEST_OPEN;
+    request.open = &open;
+    // The send may already see the end of the call; the read reports it either way.
+    vg_status send_status = {};
+    vgc_console_service_open_domain_console_send(stream, &request, &send_status);
+    vg_status_clear(&send_status);
+
+    Virtgrpc__V1__GuestOutput *output = nullptr;
+    EXPECT_EQ(vgc_console_service_open_domain_console_next(stream, &output, &status_), -1);
+    EXPECT_EQ(output, nullptr);
+    EXPECT_EQ(status_.code, VG_CODE_UNIMPLEMENTED) << status_.message;
+    EXPECT_STREQ(status_.reason, "VIR_ERR_NO_SUPPORT");
+    EXPECT_STREQ(status_.error_domain, "libvirt.org");
+    vg_client_stream_free(stream);
+    EXPECT_TRUE(ServerStillServes());
+}
+
+// The stock domain has no <graphics>: the server's own check ends the stream.
+TEST_F(CClientTest, GraphicsOfADomainWithoutDisplayEndsNotFound) {
+    vg_client_stream *stream = nullptr;
+    ASSERT_EQ(vgc_console_service_open_domain_graphics_open(client_, kDeadlineMs, &stream,
+                                                            &status_),
+              0)
+        << status_.message;
+    Virtgrpc__V1__DomainRef ref = NameRef(kStockDomainName);
+    Virtgrpc__V1__GraphicsOpen open = VIRTGRPC__V1__GRAPHICS_OPEN__INIT;
+    open.domain = &ref;
+    Virtgrpc__V1__OpenDomainGraphicsRequest request =
+        VIRTGRPC__V1__OPEN_DOMAIN_GRAPHICS_REQUEST__INIT;
+    request.request_case = VIRTGRPC__V1__OPEN_DOMAIN_GRAPHICS_REQUEST__REQUEST_OPEN;
+    request.open = &open;
+    vg_status send_status = {};
+    vgc_console_service_open_domain_graphics_send(stream, &request, &send_status);
+    vg_status_clear(&send_status);
+
+    Virtgrpc__V1__GuestOutput *output = nullptr;
+    EXPECT_EQ(vgc_console_service_open_domain_graphics_next(stream, &output, &status_), -1);
+    EXPECT_EQ(status_.code, VG_CODE_NOT_FOUND) << status_.message;
+    EXPECT_STREQ(status_.error_domain, "virtgrpc.io");
+    EXPECT_NE(std::string(status_.message).find("graphics"), std::string::npos)
+        << status_.message;
+    vg_client_stream_free(stream);
+}
+
+// A server stream with a payload: the MIME type, then the image in chunks.
+TEST_F(CClientTest, ScreenshotStreamsAPngThroughTheIterator) {
+    Virtgrpc__V1__DomainRef ref = NameRef(kStockDomainName);
+    Virtgrpc__V1__GetDomainScreenshotRequest request =
+        VIRTGRPC__V1__GET_DOMAIN_SCREENSHOT_REQUEST__INIT;
+    request.domain = &ref;
+    vg_client_stream *stream = nullptr;
+    ASSERT_EQ(vgc_console_service_get_domain_screenshot_open(client_, &request, kDeadlineMs,
+                                                             &stream, &status_),
+              0)
+        << status_.message;
+
+    std::string mime_type, image;
+    int rc;
+    Virtgrpc__V1__ScreenshotChunk *raw = nullptr;
+    while ((rc = vgc_console_service_get_domain_screenshot_next(stream, &raw, &status_)) == 1) {
+        Unpacked<Virtgrpc__V1__ScreenshotChunk> chunk(raw);
+        if (chunk->chunk_case == VIRTGRPC__V1__SCREENSHOT_CHUNK__CHUNK_MIME_TYPE) {
+            EXPECT_TRUE(image.empty()) << "the MIME type comes first";
+            mime_type = chunk->mime_type;
+        } else if (chunk->chunk_case == VIRTGRPC__V1__SCREENSHOT_CHUNK__CHUNK_DATA) {
+            image.append(reinterpret_cast<const char *>(chunk->data.data), chunk->data.len);
+        }
+    }
+    EXPECT_EQ(rc, 0) << status_.message;
+    EXPECT_EQ(mime_type, "image/png");
+    ASSERT_GT(image.size(), 8u);
+    EXPECT_EQ(image.compare(0, 8, "\x89PNG\r\n\x1a\n"), 0);
+    vg_client_stream_free(stream);
+}
+
+// --- TLS against the real server ---------------------------------------------------------
+
+// Whether this virtgrpcd has TLS listeners (the --tls-cert option): the server's TLS
+// arrives on its own branch; until then these tests skip.
+bool ServerHasTls() {
+    std::string command = VirtgrpcdProcess::BinaryPath() + " --help 2>&1";
+    std::unique_ptr<FILE, int (*)(FILE *)> help(popen(command.c_str(), "r"), pclose);
+    std::string text;
+    char buffer[4096];
+    size_t n;
+    while (help && (n = fread(buffer, 1, sizeof(buffer), help.get())) > 0)
+        text.append(buffer, n);
+    return text.find("--tls-cert") != std::string::npos;
+}
+
+// client/testdata/make-certs.sh's files, as absolute paths.
+std::string TestCert(const char *name) {
+    char *cwd = getcwd(nullptr, 0);
+    std::string path = std::string(cwd) + "/client/testdata/" + name;
+    free(cwd);
+    return path;
+}
+
+// virtgrpcd with mutual TLS on its TCP listener: the test CA's server certificate
+// (localhost, 127.0.0.1), client certificates of the test CA required, the test client
+// certificate (CN virtgrpc-test-client) mapped to the read-only role.
+class MutualTlsServerTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        if (!ServerHasTls())
+            GTEST_SKIP() << "this virtgrpcd has no --tls-cert";
+        VirtgrpcdProcess::Options options;
+        options.extra_args = {"--tls-cert=" + TestCert("server.pem"),
+                              "--tls-key=" + TestCert("server.key"),
+                              "--tls-client-ca=" + TestCert("ca.pem"),
+                              "--role=virtgrpc-test-client=read-only"};
+        server_ = std::make_unique<VirtgrpcdProcess>(options);
+        ASSERT_TRUE(server_->running());
+    }
+    void TearDown() override {
+        if (HasFailure() && server_)
+            std::cerr << "virtgrpcd log:\n" << server_->Log();
+        vg_status_clear(&status_);
+    }
+
+    // A C client for the server with `tls`; fails the test when creation does.
+    vg_client *Connect(const vg_tls_options &tls) {
+        vg_client_options options = {};
+        options.target = server_->target().c_str();
+        options.tls = tls;
+        vg_client *client = nullptr;
+        EXPECT_EQ(vg_client_new(&options, &client, &status_), 0) << status_.message;
+        return client;
+    }
+
+    std::unique_ptr<VirtgrpcdProcess> server_;
+    vg_status status_ = {};
+    const std::string ca_ = TestCert("ca.pem");
+    const std::string cert_ = TestCert("client.pem");
+    const std::string key_ = TestCert("client.key");
+};
+
+TEST_F(MutualTlsServerTest, ClientCertificateListsAndItsRoleIsEnforced) {
+    vg_tls_options tls = {};
+    tls.ca_file = ca_.c_str();
+    tls.cert_file = cert_.c_str();
+    tls.key_file = key_.c_str();
+    vg_client *client = Connect(tls);
+    ASSERT_NE(client, nullptr);
+
+    Virtgrpc__V1__ListDomainsRequest list = VIRTGRPC__V1__LIST_DOMAINS_REQUEST__INIT;
+    Virtgrpc__V1__ListDomainsResponse *listed = nullptr;
+    ASSERT_EQ(vgc_domain_service_list_domains(client, &list, &listed, kDeadlineMs, &status_), 0)
+        << status_.message;
+    Unpacked<Virtgrpc__V1__ListDomainsResponse> domains(listed);
+    ASSERT_EQ(domains->n_domains, 1u);
+    EXPECT_STREQ(domains->domains[0]->name, kStockDomainName);
+
+    // Read-only: a destroy is refused before it reaches libvirt, with the reason.
+    Virtgrpc__V1__DomainRef ref = VIRTGRPC__V1__DOMAIN_REF__INIT;
+    ref.ref_case = VIRTGRPC__V1__DOMAIN_REF__REF_NAME;
+    ref.name = const_cast<char *>(kStockDomainName);
+    Virtgrpc__V1__DestroyDomainRequest destroy = VIRTGRPC__V1__DESTROY_DOMAIN_REQUEST__INIT;
+    destroy.domain = &ref;
+    Virtgrpc__V1__Domain *destroyed = nullptr;
+    EXPECT_EQ(vgc_domain_service_destroy_domain(client, &destroy, &destroyed, kDeadlineMs,
+                                                &status_),
+              -1);
+    EXPECT_EQ(status_.code, VG_CODE_PERMISSION_DENIED) << status_.message;
+    EXPECT_STREQ(status_.reason, "VIRTGRPC_PERMISSION_DENIED");
+    vg_client_free(client);
+}
+
+TEST_F(MutualTlsServerTest, ClientWithoutCertificateIsRefused) {
+    vg_tls_options tls = {};
+    tls.ca_file = ca_.c_str();
+    vg_client *client = Connect(tls);
+    ASSERT_NE(client, nullptr);
+    Virtgrpc__V1__ListDomainsRequest list = VIRTGRPC__V1__LIST_DOMAINS_REQUEST__INIT;
+    Virtgrpc__V1__ListDomainsResponse *listed = nullptr;
+    EXPECT_EQ(vgc_domain_service_list_domains(client, &list, &listed, 3000, &status_), -1);
+    EXPECT_EQ(status_.code, VG_CODE_UNAVAILABLE) << status_.message;
+    vg_client_free(client);
+}
+
+TEST_F(MutualTlsServerTest, PlaintextClientIsRefused) {
+    vg_client *client = Connect(vg_tls_options{});
+    ASSERT_NE(client, nullptr);
+    Virtgrpc__V1__ListDomainsRequest list = VIRTGRPC__V1__LIST_DOMAINS_REQUEST__INIT;
+    Virtgrpc__V1__ListDomainsResponse *listed = nullptr;
+    EXPECT_EQ(vgc_domain_service_list_domains(client, &list, &listed, 2000, &status_), -1);
+    EXPECT_TRUE(status_.code == VG_CODE_UNAVAILABLE || status_.code == VG_CODE_DEADLINE_EXCEEDED)
+        << status_.message;
+    vg_client_free(client);
 }
 
 // --- no server -----------------------------------------------------------------

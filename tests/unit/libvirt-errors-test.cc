@@ -63,6 +63,25 @@ TEST(LibvirtErrorsTest, InternalAndUnknownNumbersAreInternal) {
     EXPECT_STREQ(vg_libvirt_error_lookup(-5)->name, "VIR_ERR_UNKNOWN");
 }
 
+// What virDomainGetInfo on a remote connection returned, measured, when libvirtd was
+// killed under it: code 38 "Cannot recv data: Connection reset by peer", then code 1
+// "internal error: client socket is closed", both from VIR_FROM_RPC.
+TEST(LibvirtErrorsTest, LostLibvirtdConnectionIsUnavailable) {
+    EXPECT_EQ(vg_libvirt_error_status(VIR_ERR_SYSTEM_ERROR, VIR_FROM_RPC),
+              GRPC_STATUS_UNAVAILABLE);
+    EXPECT_EQ(vg_libvirt_error_status(VIR_ERR_INTERNAL_ERROR, VIR_FROM_RPC),
+              GRPC_STATUS_UNAVAILABLE);
+    EXPECT_EQ(vg_libvirt_error_status(VIR_ERR_RPC, VIR_FROM_RPC), GRPC_STATUS_UNAVAILABLE);
+    EXPECT_EQ(vg_libvirt_error_status(VIR_ERR_NO_CONNECT, VIR_FROM_REMOTE),
+              GRPC_STATUS_UNAVAILABLE);
+    // The same numbers from a driver are that driver's own failures.
+    EXPECT_EQ(vg_libvirt_error_status(VIR_ERR_INTERNAL_ERROR, VIR_FROM_QEMU),
+              GRPC_STATUS_INTERNAL);
+    EXPECT_EQ(vg_libvirt_error_status(VIR_ERR_SYSTEM_ERROR, VIR_FROM_QEMU),
+              GRPC_STATUS_INTERNAL);
+    EXPECT_EQ(vg_libvirt_error_status(VIR_ERR_NO_DOMAIN, VIR_FROM_RPC), GRPC_STATUS_NOT_FOUND);
+}
+
 TEST(LibvirtErrorsTest, EveryLibvirtErrorHasItsOwnName) {
     for (int code = VIR_ERR_OK + 1; code < VIR_ERR_NUMBER_LAST; code++) {
         const vg_libvirt_error *entry = vg_libvirt_error_lookup(code);
