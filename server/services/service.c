@@ -13,12 +13,25 @@ static vg_libvirt *vg_services_connection;
 static vg_loop *vg_services_event_loop;
 static vg_worker_pool *vg_services_workers;
 
+/* Never blocks: virConnectIsAlive reads the client's state without a round trip. */
+static bool
+vg_services_libvirt_alive(void)
+{
+    virConnectPtr conn = vg_libvirt_get(vg_services_connection);
+    bool alive = conn && virConnectIsAlive(conn) == 1;
+
+    if (conn)
+        virConnectClose(conn);
+    return alive;
+}
+
 void
 vg_services_init(vg_libvirt *libvirt, vg_loop *loop, vg_worker_pool *pool)
 {
     vg_services_connection = libvirt;
     vg_services_event_loop = loop;
     vg_services_workers = pool;
+    vg_call_set_libvirt_alive_probe(vg_services_libvirt_alive);
 }
 
 vg_loop *

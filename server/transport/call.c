@@ -219,12 +219,35 @@ vg_call_fail(vg_call *call, grpc_status_code code, const char *reason,
     return vg_call_record(call, code, reason, VG_ERROR_DOMAIN, message);
 }
 
+static bool (*vg_libvirt_alive)(void);
+
+void
+vg_call_set_libvirt_alive_probe(bool (*alive)(void))
+{
+    vg_libvirt_alive = alive;
+}
+
+/* The status of libvirt's `error`: the one table, except that libvirt's generic failure
+ * on a connection that has just died is UNAVAILABLE. */
+static grpc_status_code
+vg_libvirt_failure_status(int code, int domain)
+{
+    grpc_status_code status = vg_libvirt_error_status(code, domain);
+
+    /* The probe makes libvirt calls, which reset the thread's error: callers pass copies. */
+    if (status == GRPC_STATUS_INTERNAL && domain == VIR_FROM_NONE && vg_libvirt_alive &&
+        !vg_libvirt_alive())
+        return GRPC_STATUS_UNAVAILABLE;
+    return status;
+}
+
 int
 vg_call_fail_libvirt_about(vg_call *call, const char *format, ...)
 {
     virErrorPtr error = virGetLastError();
     const vg_libvirt_error *entry;
     char message[1024];
+    int code, domain;
 
     if (!error || error->code == VIR_ERR_OK) {
         return vg_call_fail(call, GRPC_STATUS_INTERNAL, VG_REASON_INTERNAL,
@@ -247,12 +270,14 @@ vg_call_fail_libvirt_about(vg_call *call, const char *format, ...)
                 memcpy(message + used, ")", 2);
         }
     }
-    vg_call_record(call, vg_libvirt_error_status(error->code, error->domain), entry->name,
+    code = error->code;
+    domain = error->domain;
+    vg_call_record(call, vg_libvirt_failure_status(code, domain), entry->name,
                    VG_LIBVIRT_ERROR_DOMAIN, message);
     pthread_mutex_lock(&call->lock);
     if (call->reason == entry->name) {
-        call->libvirt_code = error->code;
-        call->libvirt_domain = error->domain;
+        call->libvirt_code = code;
+        call->libvirt_domain = domain;
     }
     pthread_mutex_unlock(&call->lock);
     return -1;

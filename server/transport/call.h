@@ -53,6 +53,14 @@ int vg_call_fail(vg_call *call, grpc_status_code code, const char *reason,
  */
 int vg_call_fail_libvirt(vg_call *call);
 
+/*
+ * Says whether the libvirt connection still works (set once at start-up by the services).
+ * libvirt answers some calls that die with their connection with its generic "cause
+ * unknown" INTERNAL error; when the probe says the connection is gone, such a failure is
+ * UNAVAILABLE (retry later), like every other failure of a lost connection.
+ */
+void vg_call_set_libvirt_alive_probe(bool (*alive)(void));
+
 /* Same, appending what the call was about to libvirt's message, when libvirt's own
  * message does not say (e.g. "Domain not found (name 'web1')"). */
 int vg_call_fail_libvirt_about(vg_call *call, const char *format, ...)
