@@ -16,7 +16,8 @@ make_certs=$3
 gen_stubs=$4
 client=$5
 work=${TEST_TMPDIR:-$(mktemp -d)}
-mkdir -p "$work/run"
+# Unix socket paths may have at most 107 characters: Bazel's TEST_TMPDIR is longer.
+run=$(mktemp -d /tmp/vg-e2e.XXXXXX)
 
 sh "$make_certs" "$work/tls" >/dev/null
 sh "$make_certs" "$work/other-ca" >/dev/null
@@ -30,7 +31,7 @@ s = [socket.socket() for _ in range(2)]
 for x in s: x.bind(("127.0.0.1", 0))
 print(*[x.getsockname()[1] for x in s])')
 sed -e "s|/etc/virtgrpc/tls/|$work/tls/|" \
-    -e "s|unix:/run/virtgrpc/|unix:$work/run/|" \
+    -e "s|unix:/run/virtgrpc/|unix:$run/|" \
     -e "s|^address=0.0.0.0:50051\$|address=127.0.0.1:$tls_port|" \
     -e "s|^address=0.0.0.0:50052\$|address=127.0.0.1:$health_port|" \
     -e "s|^connect=.*|connect=test:///default|" \
@@ -51,7 +52,7 @@ fi
 
 "$binary" --config "$work/virtgrpcd.conf" >"$work/virtgrpcd.log" 2>&1 &
 pid=$!
-trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true' EXIT
+trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true; rm -rf "$run"' EXIT
 for _ in $(seq 100); do
     grep -q "listening on 127.0.0.1:$health_port" "$work/virtgrpcd.log" && break
     kill -0 "$pid" 2>/dev/null || break
@@ -77,5 +78,5 @@ done < <(sed -n 's/.*listening on \([^ ]*\) .*/\1/p' "$work/virtgrpcd.log")
 
 echo "== clients"
 /usr/bin/python3 "$client" "$work/gen" "$work/tls" "127.0.0.1:$tls_port" \
-    "127.0.0.1:$health_port" "$work/run/virtgrpcd-ro.sock" || status=1
+    "127.0.0.1:$health_port" "$run/virtgrpcd-ro.sock" || status=1
 exit "$status"

@@ -23,9 +23,10 @@ import sys
 
 # Packages of bazel/setup-host.sh that building virtgrpcd does not need: tests, the
 # QEMU suite, the examples, deploy's checks, and the client side (the image holds only
-# the server: doxygen for the client's API docs, json-c for the CLI).
+# the server: doxygen for the client's API docs, json-c for the CLI), and the fuzzer's
+# clang + libFuzzer.
 NOT_FOR_BUILD = {
-    "doxygen", "libjson-c-dev",
+    "doxygen", "libjson-c-dev", "clang", "libclang-rt-14-dev",
     "libgtest-dev", "libgmock-dev", "libgrpc++-dev", "protobuf-compiler-grpc",
     "libpng-dev", "valgrind", "libvirt-daemon-system", "libvirt-clients",
     "qemu-system-x86", "qemu-utils", "dnsmasq-base", "python3-grpcio",
