@@ -32,7 +32,7 @@ def vg_integration_test(name, deps = [], size = "medium", data = []):
         deps = _with_common(deps),
     )
 
-def vg_qemu_test(name, deps = []):
+def vg_qemu_test(name, deps = [], tags = []):
     """tests/qemu/<name>.cc, on a real QEMU guest (tests/guest/) through virtgrpcd.
 
     Tags: "qemu" selects the suite (tests/run.sh qemu); "local" runs it outside the
@@ -44,12 +44,13 @@ def vg_qemu_test(name, deps = []):
     Args:
       name: the test, and the file name without .cc.
       deps: support libraries beyond the common ones and the guest fixture.
+      tags: more tags, e.g. "valgrind" for a test that runs the server under valgrind.
     """
     native.cc_test(
         name = name,
         size = "large",
         srcs = ["qemu/%s.cc" % name],
-        tags = ["exclusive", "external", "local", "qemu"],
+        tags = ["exclusive", "external", "local", "qemu"] + tags,
         data = [
             "//server:virtgrpcd",
             "//tests/guest:domain-files",
