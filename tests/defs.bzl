@@ -44,7 +44,8 @@ def vg_qemu_test(name, deps = [], tags = []):
     Args:
       name: the test, and the file name without .cc.
       deps: support libraries beyond the common ones and the guest fixture.
-      tags: more tags, e.g. "valgrind" for a test that runs the server under valgrind.
+      tags: more tags, e.g. "unsanitized" for a test that runs the server under valgrind
+        (which cannot run an ASan binary; the ASan suite leaves such tests out).
     """
     native.cc_test(
         name = name,

@@ -7,9 +7,9 @@
 #   tests/run.sh qemu     the QEMU suite only (minutes; libvirtd + a tiny real guest)
 #   tests/run.sh asan     the test-driver suite built with ASan + UBSan (--config=asan):
 #                         any sanitizer report of a test or of the virtgrpcd it starts
-#                         fails the test (tests that run the server under valgrind,
-#                         tag "valgrind", are left to the normal suites: the two
-#                         checkers cannot share a process)
+#                         fails the test (tests tagged "unsanitized" need the normal
+#                         binary: valgrind runs it, or the image check reads its
+#                         libraries; they run in the normal suites only)
 #   tests/run.sh fuzz     dispatch-fuzz: a bounded libFuzzer run over every RPC's
 #                         decoding, validation and handler (clang, --config=fuzz)
 #
@@ -47,7 +47,7 @@ run_normal() {
 run_asan() {
     # Absolute: the tests and the servers they start run in different directories.
     LSAN_OPTIONS="suppressions=$PWD/tests/sanitizers/lsan.supp:print_suppressions=0" \
-        "${bazel[@]}" test --config=asan --test_tag_filters=-qemu,-valgrind --build_tests_only \
+        "${bazel[@]}" test --config=asan --test_tag_filters=-qemu,-unsanitized --build_tests_only \
         "$@" //...
 }
 
