@@ -98,6 +98,9 @@ struct vg_server {
     vg_admission *admission; /* calls and streams in flight, in all and per client */
     atomic_bool shutting_down; /* vg_server_shutdown was called */
     atomic_bool refusing;      /* new calls are answered UNAVAILABLE */
+    atomic_size_t refused;     /* calls answered so while refusing */
+    size_t refused_seen;       /* `refused` at the last drain tick (loop thread) */
+    uint64_t drain_started_ms; /* uv_now at SIGTERM (loop thread) */
 
     /* Open streams, ended with UNAVAILABLE at shutdown. Protected by streams_lock. */
     pthread_mutex_t streams_lock;
@@ -110,8 +113,12 @@ struct vg_server {
 };
 
 /* How long a shutting-down server keeps answering new calls UNAVAILABLE before it
- * stops listening: long enough to match every call already queued in gRPC core. */
+ * stops listening: long enough to match every call already queued in gRPC core. It
+ * keeps going while calls still arrive (a burst queued in core takes longer to match on
+ * a loaded or slow host), in steps of VG_SHUTDOWN_DRAIN_MS, up to
+ * VG_SHUTDOWN_DRAIN_MAX_MS and never beyond the grace period. */
 #define VG_SHUTDOWN_DRAIN_MS 250
+#define VG_SHUTDOWN_DRAIN_MAX_MS 2000
 
 static void vg_server_slot_done(vg_tag *tag, bool ok);
 
@@ -200,6 +207,7 @@ vg_server_dispatch(vg_server *server, vg_call *call, bool on_direct_thread)
     const vg_method *method = call->method;
 
     if (atomic_load(&server->refusing)) {
+        atomic_fetch_add(&server->refused, 1);
         vg_call_fail(call, GRPC_STATUS_UNAVAILABLE, VG_REASON_SHUTDOWN,
                      "server is shutting down; retry on another instance");
     }
@@ -548,6 +556,24 @@ vg_server_stop_listening(uv_timer_t *timer)
     uv_timer_start(&server->grace_timer, vg_server_grace_expired, server->grace_ms, 0);
 }
 
+/* Loop thread: one drain step ended. Calls refused during it mean core may still hold
+ * queued ones: keep matching for another step, within the bounds. */
+static void
+vg_server_drain_tick(uv_timer_t *timer)
+{
+    vg_server *server = timer->data;
+    size_t refused = atomic_load(&server->refused);
+    uint64_t elapsed = uv_now(vg_loop_uv(server->loop)) - server->drain_started_ms;
+
+    if (refused != server->refused_seen && elapsed + VG_SHUTDOWN_DRAIN_MS <= server->grace_ms &&
+        elapsed + VG_SHUTDOWN_DRAIN_MS <= VG_SHUTDOWN_DRAIN_MAX_MS) {
+        server->refused_seen = refused;
+        uv_timer_start(timer, vg_server_drain_tick, VG_SHUTDOWN_DRAIN_MS, 0);
+        return;
+    }
+    vg_server_stop_listening(timer);
+}
+
 void
 vg_server_shutdown(vg_server *server, unsigned grace_ms, void (*done)(void *data),
                    void *data)
@@ -566,7 +592,8 @@ vg_server_shutdown(vg_server *server, unsigned grace_ms, void (*done)(void *data
     atomic_store(&server->refusing, true);
     uv_timer_init(vg_loop_uv(server->loop), &server->grace_timer);
     server->grace_timer.data = server;
-    uv_timer_start(&server->grace_timer, vg_server_stop_listening,
+    server->drain_started_ms = uv_now(vg_loop_uv(server->loop));
+    uv_timer_start(&server->grace_timer, vg_server_drain_tick,
                    grace_ms < VG_SHUTDOWN_DRAIN_MS ? grace_ms : VG_SHUTDOWN_DRAIN_MS, 0);
 }
 

@@ -301,7 +301,12 @@ TEST_F(FaultsSlowReaderTest, WatcherThatNeverReadsIsEndedAloneAndMemoryStaysBoun
            generated, std::chrono::duration<double>(elapsed).count(), lifecycle,
            StatusCodeName(stalled_status.error_code()).c_str(), buffered, rss_before,
            rss_max);
+#ifndef __SANITIZE_ADDRESS__
     EXPECT_LT(rss_max, rss_before + 32 * 1024);
+#else
+    // AddressSanitizer keeps freed memory resident (its quarantine): RSS says nothing
+    // there; LeakSanitizer checks the backlog was freed.
+#endif
 }
 
 } // namespace
