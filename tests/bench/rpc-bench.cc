@@ -326,13 +326,24 @@ Options Parse(int argc, char **argv)
 
 void SilentLibvirtErrors(void *, virErrorPtr) {}
 
+// The server as the bench runs it: per-client limits off (see main).
+testing::VirtgrpcdProcess::Options BenchServerOptions(const std::string &uri)
+{
+    testing::VirtgrpcdProcess::Options options;
+    options.connect_uri = uri;
+    options.extra_args = {"--max-inflight-per-client=0", "--max-streams-per-client=0"};
+    return options;
+}
+
 } // namespace
 
 int main(int argc, char **argv)
 {
     Options options = Parse(argc, argv);
     virSetErrorFunc(nullptr, SilentLibvirtErrors);
-    testing::VirtgrpcdProcess server;
+    // Every load thread connects from 127.0.0.1, i.e. is one client to the per-client
+    // limits (server/transport/admission.h); the bench plays many clients, so they are off.
+    testing::VirtgrpcdProcess server(BenchServerOptions("test:///default"));
     if (!server.running()) {
         std::fprintf(stderr, "rpc-bench: virtgrpcd did not start\n%s", server.Log().c_str());
         return 1;
@@ -373,9 +384,8 @@ int main(int argc, char **argv)
     std::unique_ptr<testing::VirtgrpcdProcess> qemu_server;
     if (!options.qemu_domain.empty()) {
         pid_t libvirtd = LibvirtdPid();
-        testing::VirtgrpcdProcess::Options qemu_options;
-        qemu_options.connect_uri = "qemu:///system";
-        qemu_server = std::make_unique<testing::VirtgrpcdProcess>(qemu_options);
+        qemu_server =
+            std::make_unique<testing::VirtgrpcdProcess>(BenchServerOptions("qemu:///system"));
         if (!qemu_server->running() || libvirtd <= 0) {
             std::fprintf(stderr, "rpc-bench: no virtgrpcd on qemu:///system or no libvirtd\n%s",
                          qemu_server->Log().c_str());
