@@ -23,6 +23,7 @@
 
 #include <virtgrpc/virtgrpc.h>
 
+#include "tests/support/client-test-certs.h"
 #include "tests/support/server-test.h"
 
 namespace virtgrpc::testing {
@@ -710,41 +711,13 @@ TEST_F(CClientTest, ScreenshotStreamsAPngThroughTheIterator) {
 
 // --- TLS against the real server ---------------------------------------------------------
 
-// Whether this virtgrpcd has TLS listeners (the --tls-cert option): the server's TLS
-// arrives on its own branch; until then these tests skip.
-bool ServerHasTls() {
-    std::string command = VirtgrpcdProcess::BinaryPath() + " --help 2>&1";
-    std::unique_ptr<FILE, int (*)(FILE *)> help(popen(command.c_str(), "r"), pclose);
-    std::string text;
-    char buffer[4096];
-    size_t n;
-    while (help && (n = fread(buffer, 1, sizeof(buffer), help.get())) > 0)
-        text.append(buffer, n);
-    return text.find("--tls-cert") != std::string::npos;
-}
-
-// client/testdata/make-certs.sh's files, as absolute paths.
-std::string TestCert(const char *name) {
-    char *cwd = getcwd(nullptr, 0);
-    std::string path = std::string(cwd) + "/client/testdata/" + name;
-    free(cwd);
-    return path;
-}
-
 // virtgrpcd with mutual TLS on its TCP listener: the test CA's server certificate
 // (localhost, 127.0.0.1), client certificates of the test CA required, the test client
 // certificate (CN virtgrpc-test-client) mapped to the read-only role.
 class MutualTlsServerTest : public ::testing::Test {
   protected:
     void SetUp() override {
-        if (!ServerHasTls())
-            GTEST_SKIP() << "this virtgrpcd has no --tls-cert";
-        VirtgrpcdProcess::Options options;
-        options.extra_args = {"--tls-cert=" + TestCert("server.pem"),
-                              "--tls-key=" + TestCert("server.key"),
-                              "--tls-client-ca=" + TestCert("ca.pem"),
-                              "--role=virtgrpc-test-client=read-only"};
-        server_ = std::make_unique<VirtgrpcdProcess>(options);
+        server_ = std::make_unique<VirtgrpcdProcess>(MutualTlsServerOptions());
         ASSERT_TRUE(server_->running());
     }
     void TearDown() override {
@@ -765,9 +738,9 @@ class MutualTlsServerTest : public ::testing::Test {
 
     std::unique_ptr<VirtgrpcdProcess> server_;
     vg_status status_ = {};
-    const std::string ca_ = TestCert("ca.pem");
-    const std::string cert_ = TestCert("client.pem");
-    const std::string key_ = TestCert("client.key");
+    const std::string ca_ = ClientTestCert("ca.pem");
+    const std::string cert_ = ClientTestCert("client.pem");
+    const std::string key_ = ClientTestCert("client.key");
 };
 
 TEST_F(MutualTlsServerTest, ClientCertificateListsAndItsRoleIsEnforced) {

@@ -22,6 +22,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/cli-process.h"
+#include "tests/support/client-test-certs.h"
 #include "tests/support/server-test.h"
 #include "virtgrpc/v1/events.pb.h"
 #include "virtgrpc/v1/jobs.grpc.pb.h"
@@ -482,40 +483,12 @@ TEST(CliWithoutServerTest, UnreadableTlsFileIsAUsageError) {
 
 // --- TLS -------------------------------------------------------------------------------
 
-// Whether this virtgrpcd has TLS listeners (--tls-cert, the security branch's); until
-// it has, the TLS tests skip, as the C client's do.
-bool ServerHasTls() {
-    std::string command = VirtgrpcdProcess::BinaryPath() + " --help 2>&1";
-    std::unique_ptr<FILE, int (*)(FILE *)> help(popen(command.c_str(), "r"), pclose);
-    std::string text;
-    char buffer[4096];
-    size_t n;
-    while (help && (n = fread(buffer, 1, sizeof(buffer), help.get())) > 0)
-        text.append(buffer, n);
-    return text.find("--tls-cert") != std::string::npos;
-}
-
-// client/testdata/make-certs.sh's files (//client:test_certs).
-std::string TestCert(const char *name) {
-    char *cwd = getcwd(nullptr, 0);
-    std::string path = std::string(cwd) + "/client/testdata/" + name;
-    free(cwd);
-    return path;
-}
-
 // virtgrpcd with mutual TLS: the test CA's server certificate, client certificates of
 // the test CA required, the test client (CN virtgrpc-test-client) read-only.
 class CliMutualTlsTest : public ::testing::Test {
   protected:
     void SetUp() override {
-        if (!ServerHasTls())
-            GTEST_SKIP() << "this virtgrpcd has no --tls-cert";
-        VirtgrpcdProcess::Options options;
-        options.extra_args = {"--tls-cert=" + TestCert("server.pem"),
-                              "--tls-key=" + TestCert("server.key"),
-                              "--tls-client-ca=" + TestCert("ca.pem"),
-                              "--role=virtgrpc-test-client=read-only"};
-        server_ = std::make_unique<VirtgrpcdProcess>(options);
+        server_ = std::make_unique<VirtgrpcdProcess>(MutualTlsServerOptions());
         ASSERT_TRUE(server_->running());
     }
 
@@ -530,9 +503,9 @@ class CliMutualTlsTest : public ::testing::Test {
 
 TEST_F(CliMutualTlsTest, ClientCertificateListsAndItsReadOnlyRoleIsEnforced) {
     std::string out, err;
-    const std::vector<std::string> tls = {"--cacert=" + TestCert("ca.pem"),
-                                          "--cert=" + TestCert("client.pem"),
-                                          "--key=" + TestCert("client.key")};
+    const std::vector<std::string> tls = {"--cacert=" + ClientTestCert("ca.pem"),
+                                          "--cert=" + ClientTestCert("client.pem"),
+                                          "--key=" + ClientTestCert("client.key")};
     std::vector<std::string> list = tls, destroy = tls;
     list.push_back("list");
     destroy.insert(destroy.end(), {"destroy", "test"});
@@ -546,7 +519,7 @@ TEST_F(CliMutualTlsTest, ClientCertificateListsAndItsReadOnlyRoleIsEnforced) {
 TEST_F(CliMutualTlsTest, WithoutAClientCertificateTheServerIsUnavailable) {
     std::string out, err;
 
-    EXPECT_EQ(Run({"--cacert=" + TestCert("ca.pem"), "list"}, &out, &err), 4) << err;
+    EXPECT_EQ(Run({"--cacert=" + ClientTestCert("ca.pem"), "list"}, &out, &err), 4) << err;
 }
 
 TEST(CliWithoutServerTest, EveryCommandHasHelpFromItsTable) {
