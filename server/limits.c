@@ -39,6 +39,9 @@ static vg_limit_entry vg_limits[VG_LIMIT_COUNT] = {
         VG_LIMIT_ENTRY("min-stats-interval-ms", 100),
     [VG_LIMIT_MAX_CONSOLE_INPUT_BYTES] =
         VG_LIMIT_ENTRY("max-console-input-bytes", VG_MIB),
+    /* Long enough for a client that reads slowly or pauses (a GC, a debugger step) to
+     * still get the stream's status with its details; short against slot exhaustion. */
+    [VG_LIMIT_STREAM_STALL_TIMEOUT_S] = VG_LIMIT_ENTRY("stream-stall-timeout", 30),
 };
 
 size_t

@@ -33,6 +33,9 @@ typedef enum vg_limit_id {
     /* Client input a console, channel or graphics tunnel holds for a guest that has
      * not taken it yet, bytes. */
     VG_LIMIT_MAX_CONSOLE_INPUT_BYTES,
+    /* Seconds an ended stream may wait for its client to read what is left before it is
+     * cancelled, freeing its slot (a client that never reads holds nothing longer). */
+    VG_LIMIT_STREAM_STALL_TIMEOUT_S,
     VG_LIMIT_COUNT
 } vg_limit_id;
 

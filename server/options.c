@@ -104,6 +104,10 @@ static const vg_option vg_option_table[] = {
       VG_LIMIT_FIELD(MAX_CONSOLE_INPUT_BYTES), 1024, 1024 * 1024 * 1024, "N", "input a "
       "console, channel or graphics tunnel holds for a guest that has not taken it yet; "
       "more ends the stream with RESOURCE_EXHAUSTED", true },
+    { "stream-stall-timeout", 0, "limits", VG_OPT_SIZE,
+      VG_LIMIT_FIELD(STREAM_STALL_TIMEOUT_S), 1, 24 * 3600, "SECONDS", "a stream the server "
+      "has ended (its client fell behind, or it is complete) waits this long for a client "
+      "that reads nothing; then it is cancelled and its slot freed", true },
 
     { "max-jobs", 0, "jobs", VG_OPT_SIZE, VG_FIELD(max_jobs), 1, 10000, "N",
       "jobs (JobService.StartJob) running at once; more fail with RESOURCE_EXHAUSTED",

@@ -75,6 +75,12 @@ struct vg_call {
     bool status_started;
     bool closed;     /* RECV_CLOSE_ON_SERVER completed */
     int cancelled;   /* set by gRPC core with RECV_CLOSE_ON_SERVER */
+    /* Stall detection for streams ended with messages still unsent (server.c's sweep
+     * through vg_call_stalled): sends completed, and when that count last moved. */
+    uint64_t sends_completed;
+    uint64_t stall_sends_seen;
+    uint64_t stall_since_ms;
+    bool stall_cancelled;
 
     /* Storage that must outlive the status batch. */
     grpc_metadata trailer;
@@ -111,5 +117,17 @@ void vg_call_run_stream(vg_call *call);
  * vg_call_allocator(call)); NULL if there is none or it does not parse. */
 ProtobufCMessage *vg_call_unpack(vg_call *call, const ProtobufCMessageDescriptor *type,
                                  grpc_byte_buffer *payload, ProtobufCAllocator *allocator);
+/*
+ * For server.c's sweep over open streams (loop thread). True when the stream was ended
+ * by the server (vg_call_finish) but a message is still waiting for its client and no
+ * send has completed for `timeout_ms` up to `now_ms`: the client reads nothing and HTTP/2
+ * flow control holds the rest, so the status could never go. The first sweep that sees
+ * the stream in that state starts its clock.
+ */
+bool vg_call_stalled(vg_call *call, uint64_t now_ms, uint64_t timeout_ms);
+/* Cancels such a stream with its recorded status (code and message; the ErrorInfo
+ * details cannot go with a cancel), which frees its slot now instead of whenever the
+ * client reads or disconnects. */
+void vg_call_cancel_stalled(vg_call *call, uint64_t stalled_ms);
 /* True when the call's deadline has passed. */
 bool vg_call_deadline_passed(const vg_call *call);

@@ -8,6 +8,7 @@
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/support/alloc.h>
 #include <grpc/support/time.h>
+#include <inttypes.h>
 #include <libvirt/virterror.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 
 #include "server/libvirt-errors.h"
 #include "server/limits.h"
+#include "server/log.h"
 #include "server/transport/admission.h"
 #include "server/transport/audit.h"
 #include "server/transport/status-details.h"
@@ -598,6 +600,56 @@ vg_call_finish(vg_call *call)
     pthread_mutex_unlock(&call->lock);
 }
 
+bool
+vg_call_stalled(vg_call *call, uint64_t now_ms, uint64_t timeout_ms)
+{
+    bool stalled = false;
+
+    pthread_mutex_lock(&call->lock);
+    if (!call->call || !call->finish_requested || !call->in_flight ||
+        call->status_started || call->closed || call->stall_cancelled) {
+        call->stall_since_ms = 0;
+    } else if (call->stall_since_ms == 0 || call->sends_completed != call->stall_sends_seen) {
+        call->stall_sends_seen = call->sends_completed;
+        call->stall_since_ms = now_ms;
+    } else {
+        stalled = now_ms - call->stall_since_ms >= timeout_ms;
+    }
+    pthread_mutex_unlock(&call->lock);
+    return stalled;
+}
+
+void
+vg_call_cancel_stalled(vg_call *call, uint64_t stalled_ms)
+{
+    grpc_status_code code = GRPC_STATUS_RESOURCE_EXHAUSTED;
+    char message[1280];
+
+    pthread_mutex_lock(&call->lock);
+    if (call->stall_cancelled || call->closed) {
+        pthread_mutex_unlock(&call->lock);
+        return;
+    }
+    call->stall_cancelled = true;
+    if (call->failed) {
+        code = call->code;
+        snprintf(message, sizeof(message), "%s; then the client read nothing for %" PRIu64
+                 " s, so the stream was cancelled (stream-stall-timeout)",
+                 call->message ? call->message : "stream ended", stalled_ms / 1000);
+    } else {
+        snprintf(message, sizeof(message), "the stream was complete but the client read "
+                 "nothing for %" PRIu64 " s, so it was cancelled (stream-stall-timeout)",
+                 stalled_ms / 1000);
+    }
+    pthread_mutex_unlock(&call->lock);
+
+    vg_log_info("%s from %s: %s", call->method ? call->method->path : "stream",
+                call->peer ? call->peer : "?", message);
+    /* A server-side cancel with a status sends it as trailers and resets the stream;
+     * the send held by flow control completes with ok = false and the call closes. */
+    grpc_call_cancel_with_status(call->call, code, message, NULL);
+}
+
 static void
 vg_call_send_done(vg_tag *tag, bool ok)
 {
@@ -606,6 +658,7 @@ vg_call_send_done(vg_tag *tag, bool ok)
     pthread_mutex_lock(&call->lock);
     grpc_byte_buffer_destroy(call->in_flight);
     call->in_flight = NULL;
+    call->sends_completed++;
     if (ok)
         vg_call_pump_locked(call);
     pthread_mutex_unlock(&call->lock);

@@ -106,6 +106,11 @@ struct vg_server {
     pthread_mutex_t streams_lock;
     vg_stream_link *streams;
 
+    /* Every second, cancels streams whose client stopped reading after they ended
+     * (vg_call_stalled). Allocated: closing it completes on a later loop iteration,
+     * possibly after the server is freed. Loop thread only. */
+    uv_timer_t *stall_timer;
+
     uv_timer_t grace_timer;    /* drain phase, then grace phase */
     unsigned grace_ms;
     void (*shutdown_done)(void *data);
@@ -324,6 +329,58 @@ vg_server_call_released(vg_server *server, vg_call *call)
     pthread_mutex_unlock(&server->streams_lock);
 }
 
+/* --- streams whose client reads nothing ----------------------------------------- */
+
+#define VG_STALL_SWEEP_MS 1000
+
+static void
+vg_server_stall_sweep(uv_timer_t *timer)
+{
+    vg_server *server = timer->data;
+    uint64_t now = uv_now(timer->loop);
+    uint64_t timeout_ms = (uint64_t)vg_limit(VG_LIMIT_STREAM_STALL_TIMEOUT_S) * 1000;
+    vg_stream_link *stalled = NULL;
+
+    /* Decide under the lock, cancel outside it. */
+    pthread_mutex_lock(&server->streams_lock);
+    for (vg_stream_link *link = server->streams; link; link = link->next) {
+        vg_stream_link *copy;
+
+        if (!vg_call_stalled(link->call, now, timeout_ms))
+            continue;
+        copy = malloc(sizeof(*copy));
+        if (!copy)
+            abort();
+        copy->call = vg_call_ref(link->call);
+        copy->next = stalled;
+        stalled = copy;
+    }
+    pthread_mutex_unlock(&server->streams_lock);
+    while (stalled) {
+        vg_stream_link *next = stalled->next;
+
+        vg_call_cancel_stalled(stalled->call, timeout_ms);
+        vg_call_unref(stalled->call);
+        free(stalled);
+        stalled = next;
+    }
+}
+
+static void
+vg_server_stall_timer_closed(uv_handle_t *handle)
+{
+    free(handle);
+}
+
+static void
+vg_server_stall_timer_close(vg_server *server)
+{
+    if (!server->stall_timer)
+        return;
+    uv_close((uv_handle_t *)server->stall_timer, vg_server_stall_timer_closed);
+    server->stall_timer = NULL;
+}
+
 /* --- life cycle ------------------------------------------------------------------ */
 
 /* Health-only listeners serve grpc.health.v1 and nothing else (unknown methods get
@@ -462,6 +519,15 @@ vg_server_start(vg_server *server)
 {
     for (size_t i = 0; i < server->n_endpoints; i++)
         grpc_server_start(server->endpoints[i].grpc);
+    server->stall_timer = malloc(sizeof(*server->stall_timer));
+    if (!server->stall_timer)
+        abort();
+    uv_timer_init(vg_loop_uv(server->loop), server->stall_timer);
+    server->stall_timer->data = server;
+    uv_timer_start(server->stall_timer, vg_server_stall_sweep, VG_STALL_SWEEP_MS,
+                   VG_STALL_SWEEP_MS);
+    /* Not a reason to keep the loop running. */
+    uv_unref((uv_handle_t *)server->stall_timer);
     if (pthread_create(&server->cq_thread, NULL, vg_server_cq_main, server) != 0)
         return -1;
     server->cq_thread_started = true;
@@ -485,6 +551,7 @@ vg_server_shutdown_finished(void *data)
 
     uv_timer_stop(&server->grace_timer);
     uv_close((uv_handle_t *)&server->grace_timer, NULL);
+    vg_server_stall_timer_close(server);
     if (server->shutdown_done)
         server->shutdown_done(server->shutdown_data);
 }
@@ -602,6 +669,7 @@ vg_server_free(vg_server *server)
 {
     if (!server)
         return NULL;
+    vg_server_stall_timer_close(server);
     for (size_t i = 0; i < server->n_endpoints; i++) {
         vg_endpoint *endpoint = &server->endpoints[i];
 

@@ -13,6 +13,7 @@
 #include "tests/support/client-process.h"
 #include "tests/support/event-watcher.h"
 #include "tests/support/fault-fixture.h"
+#include "tests/support/server-log.h"
 #include "virtgrpc/v1/events.grpc.pb.h"
 #include "virtgrpc/v1/stats.grpc.pb.h"
 
@@ -307,6 +308,84 @@ TEST_F(FaultsSlowReaderTest, WatcherThatNeverReadsIsEndedAloneAndMemoryStaysBoun
     // AddressSanitizer keeps freed memory resident (its quarantine): RSS says nothing
     // there; LeakSanitizer checks the backlog was freed.
 #endif
+}
+
+// ---- a client that never reads, even after its stream was ended ----
+
+class FaultsStalledStreamTest : public ServerTest
+{
+  protected:
+    static constexpr int kMaxQueued = 64;
+    static constexpr int kStallTimeoutS = 2;
+    FaultsStalledStreamTest()
+        : ServerTest(VirtgrpcdProcess::Options{
+              "test:///default",
+              {"--max-queued-messages=" + std::to_string(kMaxQueued),
+               // The stalled stream and one more: StreamSlotsFree(.., 2) needs its slot.
+               "--max-streams=2",
+               "--stream-stall-timeout=" + std::to_string(kStallTimeoutS)}})
+    {
+    }
+};
+
+// The server ends the stream of a client that does not read (RESOURCE_EXHAUSTED, the
+// queue is full), but that status waits behind messages HTTP/2 flow control holds.
+// Without --stream-stall-timeout the stream keeps its slot until the client reads or
+// disconnects; with it, the stream is cancelled and the slot is back while the client
+// still reads nothing. The client, reading at last, finds the status.
+TEST_F(FaultsStalledStreamTest, EndedStreamWhoseClientNeverReadsIsCancelledAndFreesItsSlot)
+{
+    auto events = v1::EventService::NewStub(channel());
+    auto stalled_channel = OwnConnection(server().target(), /*small_window=*/true);
+    auto stalled_events = v1::EventService::NewStub(stalled_channel);
+    grpc::ClientContext stalled_context;
+    stalled_context.set_deadline(std::chrono::system_clock::now() + 120s);
+    v1::WatchEventsRequest all;
+    auto stalled = stalled_events->WatchEvents(&stalled_context, all);
+    // The stream is open (its slot taken) once the other slot is the only one left.
+    ASSERT_TRUE(WaitUntil([&] { return !StreamSlotsFree(events.get(), 2); }, 5s));
+
+    // Far more events than the stalled client's window and the queue hold.
+    constexpr int kPairs = 200;
+    for (int i = 0; i < kPairs; i++) {
+        const std::string name = "stalled-" + std::to_string(i);
+        DefineDomain(name);
+        v1::UndefineDomainRequest request;
+        *request.mutable_domain() = RefByName(name);
+        v1::Domain reply;
+        ASSERT_TRUE(Succeeded(
+            domains_->UndefineDomain(ContextWithDeadline().get(), request, &reply)));
+    }
+    const auto flooded = std::chrono::steady_clock::now();
+
+    // Ended but still holding its slot: the timeout has not passed yet.
+    EXPECT_FALSE(StreamSlotsFree(events.get(), 2));
+    // Then cancelled: both slots free while the client has read nothing.
+    ASSERT_TRUE(WaitUntil([&] { return StreamSlotsFree(events.get(), 2); },
+                          std::chrono::seconds(kStallTimeoutS + 8)))
+        << "the stalled stream still holds its slot";
+    const double freed_after =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - flooded).count();
+    EXPECT_GE(freed_after, kStallTimeoutS - 0.5);
+    EXPECT_TRUE(LogShows(server(), "stream-stall-timeout", 5s));
+
+    // What reached the client before the cancel, then the status: the code and message
+    // (a cancel carries no ErrorInfo).
+    int buffered = 0;
+    v1::DomainEvent event;
+    while (stalled->Read(&event))
+        buffered++;
+    grpc::Status status = stalled->Finish();
+    EXPECT_EQ(status.error_code(), StatusCode::RESOURCE_EXHAUSTED) << Describe(status);
+    EXPECT_NE(status.error_message().find("fell behind"), std::string::npos)
+        << status.error_message();
+    EXPECT_NE(status.error_message().find("stream-stall-timeout"), std::string::npos)
+        << status.error_message();
+    EXPECT_LT(buffered, 2 * kPairs);
+    EXPECT_TRUE(ServerStillServes());
+    printf("stalled stream cancelled %.1f s after the flood (timeout %d s), its client got "
+           "%d messages and then %s\n",
+           freed_after, kStallTimeoutS, buffered, Describe(status).c_str());
 }
 
 } // namespace
