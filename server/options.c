@@ -202,6 +202,37 @@ vg_options_defaults(vg_options *options)
         options->limits[id] = vg_limit_default(id);
 }
 
+/* The limits' names live in server/limits.c (refusal messages name them) and here (the
+ * flag and key): a limit whose two names differ, or one without an option, is a
+ * programming error every test start-up would hit. */
+static void
+vg_options_check_limit_names(void)
+{
+    bool seen[VG_LIMIT_COUNT] = { false };
+
+    for (size_t i = 0; i < sizeof(vg_option_table) / sizeof(vg_option_table[0]); i++) {
+        const vg_option *option = &vg_option_table[i];
+        size_t first = VG_FIELD(limits), end = first + sizeof(size_t) * VG_LIMIT_COUNT;
+        size_t id;
+
+        if (option->offset < first || option->offset >= end)
+            continue;
+        id = (option->offset - first) / sizeof(size_t);
+        if (strcmp(option->name, vg_limit_option(id)) != 0) {
+            fprintf(stderr, "virtgrpcd: option '%s' sets limit '%s'\n", option->name,
+                    vg_limit_option(id));
+            abort();
+        }
+        seen[id] = true;
+    }
+    for (int id = 0; id < VG_LIMIT_COUNT; id++) {
+        if (!seen[id]) {
+            fprintf(stderr, "virtgrpcd: limit '%s' has no option\n", vg_limit_option(id));
+            abort();
+        }
+    }
+}
+
 static void *
 vg_option_value(const vg_option *option, const vg_options *options)
 {
@@ -560,6 +591,7 @@ vg_options_load(int argc, char **argv, vg_options *options)
     char *error = NULL;
     int rc;
 
+    vg_options_check_limit_names();
     vg_start_flags.argc = argc;
     vg_start_flags.argv = argv;
     rc = vg_options_parse(argc, argv, options, &error);

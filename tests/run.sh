@@ -5,8 +5,8 @@
 #   tests/run.sh          every suite below, one after the other (what CI runs)
 #   tests/run.sh fast     the test-driver suite only (seconds; no libvirtd needed)
 #   tests/run.sh qemu     the QEMU suite only (minutes; libvirtd + a tiny real guest)
-#   tests/run.sh asan     the test-driver suite built with ASan + UBSan (--config=asan):
-#                         any sanitizer report of a test or of the virtgrpcd it starts
+#   tests/run.sh asan     both suites built with ASan + UBSan (--config=asan): any
+#                         sanitizer report of a test or of the virtgrpcd it starts
 #                         fails the test (tests tagged "unsanitized" need the normal
 #                         binary: valgrind runs it, or the image check reads its
 #                         libraries; they run in the normal suites only)
@@ -31,7 +31,7 @@ esac
 
 bash bazel/setup-host.sh
 
-if { [ "$suite" = qemu ] || [ "$suite" = all ]; } && [ -x tests/guest/start-libvirtd.sh ]; then
+if [ "$suite" != fast ] && [ "$suite" != fuzz ] && [ -x tests/guest/start-libvirtd.sh ]; then
     bash tests/guest/start-libvirtd.sh
     bash tests/guest/build-guest.sh >/dev/null
 fi
@@ -47,7 +47,7 @@ run_normal() {
 run_asan() {
     # Absolute: the tests and the servers they start run in different directories.
     LSAN_OPTIONS="suppressions=$PWD/tests/sanitizers/lsan.supp:print_suppressions=0" \
-        "${bazel[@]}" test --config=asan --test_tag_filters=-qemu,-unsanitized --build_tests_only \
+        "${bazel[@]}" test --config=asan --test_tag_filters=-unsanitized --build_tests_only \
         "$@" //...
 }
 

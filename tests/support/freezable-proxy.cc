@@ -78,6 +78,8 @@ void FreezableProxy::Run() {
                 fds.push_back({pair.server, POLLIN, 0});
             }
         }
+        // Pairs accepted below have no entry in `fds` yet: only these were polled.
+        const size_t polled = frozen ? 0 : pairs.size();
         if (poll(fds.data(), fds.size(), 20) <= 0)
             continue;
         if (fds[0].revents & POLLIN) {
@@ -91,8 +93,8 @@ void FreezableProxy::Run() {
         }
         if (frozen)
             continue;
-        std::vector<Pair> alive;
-        for (size_t i = 0; i < pairs.size(); i++) {
+        std::vector<Pair> alive(pairs.begin() + polled, pairs.end());
+        for (size_t i = 0; i < polled; i++) {
             const Pair &pair = pairs[i];
             bool open = true;
             for (int side = 0; side < 2 && open; side++) {
