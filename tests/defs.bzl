@@ -32,7 +32,7 @@ def vg_integration_test(name, deps = [], size = "medium", data = []):
         deps = _with_common(deps),
     )
 
-def vg_qemu_test(name, deps = [], tags = []):
+def vg_qemu_test(name, deps = [], tags = [], flaky = False):
     """tests/qemu/<name>.cc, on a real QEMU guest (tests/guest/) through virtgrpcd.
 
     Tags: "qemu" selects the suite (tests/run.sh qemu); "local" runs it outside the
@@ -46,12 +46,15 @@ def vg_qemu_test(name, deps = [], tags = []):
       deps: support libraries beyond the common ones and the guest fixture.
       tags: more tags, e.g. "unsanitized" for a test that runs the server under valgrind
         (which cannot run an ASan binary; the ASan suite leaves such tests out).
+      flaky: Bazel runs a failed test up to three times; only for a failure of the guest
+        or hypervisor that the test cannot control, named in a comment at the test.
     """
     native.cc_test(
         name = name,
         size = "large",
         srcs = ["qemu/%s.cc" % name],
         tags = ["exclusive", "external", "local", "qemu"] + tags,
+        flaky = flaky,
         data = [
             "//server:virtgrpcd",
             "//tests/guest:domain-files",

@@ -259,7 +259,10 @@ TEST_F(RealMigrationQemuTest, LiveMigrationToASecondLibvirtdAndBackKeepsTheGuest
                 guest = virDomainGetHostname(moved, VIR_DOMAIN_GET_HOSTNAME_AGENT);
                 return guest != nullptr;
             },
-            kBootTimeout));
+            kBootTimeout))
+            << "the migrated guest's agent does not answer; guest serial log:\n"
+            << ReadSerialLog() << "\nsecond libvirtd:\n"
+            << dest_->LogTail();
         EXPECT_STREQ(guest, kGuestHostname);
         free(guest);
         virDomainFree(moved);
