@@ -329,41 +329,74 @@ vg_server_call_released(vg_server *server, vg_call *call)
     pthread_mutex_unlock(&server->streams_lock);
 }
 
-/* --- streams whose client reads nothing ----------------------------------------- */
-
-#define VG_STALL_SWEEP_MS 1000
-
-static void
-vg_server_stall_sweep(uv_timer_t *timer)
+/* The open streams `select` picks (all when NULL), each with a reference, for work that
+ * must not run under streams_lock (failing, cancelling: they take the call's lock).
+ * Free with vg_stream_links_release. */
+static vg_stream_link *
+vg_server_streams_ref(vg_server *server, bool (*select)(vg_call *call, void *data),
+                      void *data)
 {
-    vg_server *server = timer->data;
-    uint64_t now = uv_now(timer->loop);
-    uint64_t timeout_ms = (uint64_t)vg_limit(VG_LIMIT_STREAM_STALL_TIMEOUT_S) * 1000;
-    vg_stream_link *stalled = NULL;
+    vg_stream_link *picked = NULL;
 
-    /* Decide under the lock, cancel outside it. */
     pthread_mutex_lock(&server->streams_lock);
     for (vg_stream_link *link = server->streams; link; link = link->next) {
         vg_stream_link *copy;
 
-        if (!vg_call_stalled(link->call, now, timeout_ms))
+        if (select && !select(link->call, data))
             continue;
         copy = malloc(sizeof(*copy));
         if (!copy)
             abort();
         copy->call = vg_call_ref(link->call);
-        copy->next = stalled;
-        stalled = copy;
+        copy->next = picked;
+        picked = copy;
     }
     pthread_mutex_unlock(&server->streams_lock);
-    while (stalled) {
-        vg_stream_link *next = stalled->next;
+    return picked;
+}
 
-        vg_call_cancel_stalled(stalled->call, timeout_ms);
-        vg_call_unref(stalled->call);
-        free(stalled);
-        stalled = next;
+static void
+vg_stream_links_release(vg_stream_link *links)
+{
+    while (links) {
+        vg_stream_link *next = links->next;
+
+        vg_call_unref(links->call);
+        free(links);
+        links = next;
     }
+}
+
+/* --- streams whose client reads nothing ----------------------------------------- */
+
+#define VG_STALL_SWEEP_MS 1000
+
+typedef struct vg_stall_check {
+    uint64_t now_ms;
+    uint64_t timeout_ms;
+} vg_stall_check;
+
+static bool
+vg_server_stream_stalled(vg_call *call, void *data)
+{
+    const vg_stall_check *check = data;
+
+    return vg_call_stalled(call, check->now_ms, check->timeout_ms);
+}
+
+static void
+vg_server_stall_sweep(uv_timer_t *timer)
+{
+    vg_server *server = timer->data;
+    vg_stall_check check = {
+        .now_ms = uv_now(timer->loop),
+        .timeout_ms = (uint64_t)vg_limit(VG_LIMIT_STREAM_STALL_TIMEOUT_S) * 1000,
+    };
+    vg_stream_link *stalled = vg_server_streams_ref(server, vg_server_stream_stalled, &check);
+
+    for (vg_stream_link *link = stalled; link; link = link->next)
+        vg_call_cancel_stalled(link->call, check.timeout_ms);
+    vg_stream_links_release(stalled);
 }
 
 static void
@@ -598,27 +631,13 @@ vg_server_stop_listening(uv_timer_t *timer)
         grpc_server_shutdown_and_notify(endpoint->grpc, server->cq, &endpoint->shutdown_tag);
     }
 
-    pthread_mutex_lock(&server->streams_lock);
-    for (vg_stream_link *link = server->streams; link; link = link->next) {
-        vg_stream_link *copy = malloc(sizeof(*copy));
-
-        if (!copy)
-            abort();
-        copy->call = vg_call_ref(link->call);
-        copy->next = streams;
-        streams = copy;
-    }
-    pthread_mutex_unlock(&server->streams_lock);
-    while (streams) {
-        vg_stream_link *next = streams->next;
-
-        vg_call_fail(streams->call, GRPC_STATUS_UNAVAILABLE, VG_REASON_SHUTDOWN,
+    streams = vg_server_streams_ref(server, NULL, NULL);
+    for (vg_stream_link *link = streams; link; link = link->next) {
+        vg_call_fail(link->call, GRPC_STATUS_UNAVAILABLE, VG_REASON_SHUTDOWN,
                      "server is shutting down");
-        vg_call_finish(streams->call);
-        vg_call_unref(streams->call);
-        free(streams);
-        streams = next;
+        vg_call_finish(link->call);
     }
+    vg_stream_links_release(streams);
 
     uv_timer_start(&server->grace_timer, vg_server_grace_expired, server->grace_ms, 0);
 }
