@@ -56,13 +56,52 @@ run_fuzz() {
     bazel --output_base="$base-fuzz" test --config=fuzz "$@" //tests/fuzz:dispatch-fuzz-test
 }
 
+# CI keeps only the end of what a run prints, and a full run prints thousands of lines, so
+# each suite's output is also kept and the run ends with what failed: the suites, their
+# failed tests, and the failure lines of each test's log.
+outputs=$(mktemp -d)
+trap 'rm -rf "$outputs"' EXIT
+
 timed() {
-    local name=$1 start=$SECONDS status=0
+    local name=$1 start=$SECONDS status
     shift
-    "$@" || status=$?
+    set +e
+    "$@" 2>&1 | tee "$outputs/$name"
+    status=${PIPESTATUS[0]}
+    set -e
     echo "tests/run.sh: suite '$name' $([ "$status" -eq 0 ] && echo passed || echo FAILED)" \
-        "in $((SECONDS - start)) s" >&2
+        "in $((SECONDS - start)) s" | tee -a "$outputs/summary"
     return "$status"
+}
+
+# Bazel prints "FAIL: //pkg:test (see /path/to/test.log)" (or TIMEOUT:) for every failed
+# attempt, flaky retries included.
+failed_test_logs() {
+    sed 's/\x1b\[[0-9;]*m//g' "$outputs/$1" |
+        sed -n -E 's/^(FAIL|TIMEOUT): (\S+) .*\(see (\S+)\)$/\1 \2 \3/p'
+}
+
+print_summary() {
+    local name verdict target log
+    echo
+    echo "tests/run.sh: summary"
+    cat "$outputs/summary"
+    for name in normal asan fuzz; do
+        [ -f "$outputs/$name" ] || continue
+        while read -r verdict target log; do
+            echo
+            echo "== $name: $verdict $target ($log)"
+            [ -f "$log" ] || continue
+            # The assertion that failed and its context, or a sanitizer report, or the
+            # end of the log when the test died without either (a timeout, a crash).
+            if grep -q -E '(: Failure$|ERROR: (Address|Leak)Sanitizer|runtime error:)' "$log"; then
+                grep -E -A8 '(: Failure$|ERROR: (Address|Leak)Sanitizer|runtime error:)' "$log" |
+                    head -60
+            else
+                tail -30 "$log"
+            fi
+        done < <(failed_test_logs "$name")
+    done
 }
 
 case "$suite" in
@@ -76,6 +115,7 @@ all)
     timed normal run_normal "$@" || failed=1
     timed asan run_asan "$@" || failed=1
     timed fuzz run_fuzz "$@" || failed=1
+    print_summary
     exit "$failed"
     ;;
 esac
