@@ -53,7 +53,10 @@ run_asan() {
 
 run_fuzz() {
     local base=${VG_OUTPUT_BASE:-$("${bazel[@]}" info output_base)}
-    bazel --output_base="$base-fuzz" test --config=fuzz "$@" //tests/fuzz:dispatch-fuzz-test
+    # No convenience symlinks: bazel-<checkout> would point into the fuzz output base,
+    # where the normal one no longer recognises it as its own and loads it as a package.
+    bazel --output_base="$base-fuzz" test --config=fuzz --symlink_prefix=/ "$@" \
+        //tests/fuzz:dispatch-fuzz-test
 }
 
 # CI keeps only the end of what a run prints, and a full run prints thousands of lines, so
