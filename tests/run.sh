@@ -60,11 +60,8 @@ run_fuzz() {
 }
 
 # CI keeps only the end of what a run prints, and a full run prints thousands of lines, so
-# each suite's output is also kept and the run ends with what failed: the suites, their
-# failed tests, and the failure lines of each test's log.
-outputs=$(mktemp -d)
-trap 'rm -rf "$outputs"' EXIT
-
+# each suite's output is also kept (in $outputs, made by the "all" case) and the run ends
+# with what failed: the suites, their failed tests, and the failure lines of each log.
 timed() {
     local name=$1 start=$SECONDS status
     shift
@@ -84,6 +81,9 @@ failed_test_logs() {
         sed -n -E 's/^(FAIL|TIMEOUT): (\S+) .*\(see (\S+)\)$/\1 \2 \3/p'
 }
 
+# What a test log shows when a test failed: gtest's assertion, a sanitizer's report.
+failure_lines=': Failure$|ERROR: (Address|Leak)Sanitizer|runtime error:'
+
 print_summary() {
     local name verdict target log
     echo
@@ -97,9 +97,8 @@ print_summary() {
             [ -f "$log" ] || continue
             # The assertion that failed and its context, or a sanitizer report, or the
             # end of the log when the test died without either (a timeout, a crash).
-            if grep -q -E '(: Failure$|ERROR: (Address|Leak)Sanitizer|runtime error:)' "$log"; then
-                grep -E -A8 '(: Failure$|ERROR: (Address|Leak)Sanitizer|runtime error:)' "$log" |
-                    head -60
+            if grep -q -E "$failure_lines" "$log"; then
+                grep -E -A8 "$failure_lines" "$log" | head -60
             else
                 tail -30 "$log"
             fi
@@ -114,6 +113,8 @@ asan) run_asan "$@" ;;
 fuzz) run_fuzz "$@" ;;
 all)
     # Every suite runs even when an earlier one failed; the exit status says if any did.
+    outputs=$(mktemp -d)
+    trap 'rm -rf "$outputs"' EXIT
     failed=0
     timed normal run_normal "$@" || failed=1
     timed asan run_asan "$@" || failed=1
